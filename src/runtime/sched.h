@@ -1,0 +1,177 @@
+// The scheduler's structures: P (processor), M (OS thread), Sched (global).
+//
+// Concepts (Go's names):
+//   G  a goroutine (g.h).
+//   M  an OS thread. It runs goroutines only while it holds a P. Its own
+//      native stack is its "g0": the scheduler loop, timer callbacks, park
+//      commits and the netpoller run there, never on a goroutine's stack.
+//   P  a processor: the right to run goroutines, and the per-CPU state that
+//      goes with it — a local run queue, a timer heap, free lists of Gs and
+//      stacks. There are exactly `procs` Ps.
+//
+// Concurrency protocol, as in Go's proc.go:
+//   * New work (spawn, ready, netpoll) goes on a run queue, then wakep()
+//     starts an M with an idle P if there is an idle P and no M is spinning.
+//   * A spinning M is one that holds a P and looks for work to steal. At most
+//     one M is woken for new work at a time; when a spinning M finds work it
+//     stops spinning and, if it was the last spinner, wakes another
+//     (reset_spinning). This keeps "there is runnable work" and "some M is
+//     looking for it" from both being true with all Ms asleep.
+//   * An M that finds no work gives up its P, then — after decrementing
+//     nmspinning — looks at every run queue once more (a StoreLoad pair with
+//     the submitter's "put on queue; load nmspinning"), so no wake-up is lost
+//     between its last look and its sleep (pitfall 2 of DESIGN.md).
+//   * Then exactly one idle M blocks in the netpoller, with the earliest timer
+//     of all Ps as its timeout; the others sleep on their Note (invariant 5).
+//
+// Lock order: Timer::mu_ → P::timers.mu → Sched::mu. The netpoller takes no
+// lock while it blocks. No lock is held across a goroutine switch.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "runtime/g.h"
+#include "runtime/note.h"
+#include "runtime/runq.h"
+#include "runtime/stack.h"
+#include "runtime/timer.h"
+#include "runtime/timer_heap.h"
+
+namespace gofer::runtime {
+
+struct M;
+
+enum class PStatus : std::uint8_t { idle, running, blocking };
+
+struct P {
+  int id = 0;
+  PStatus status = PStatus::idle;  // guarded by Sched::mu while idle
+  M* m = nullptr;                  // the M that holds it (owner only)
+  P* link = nullptr;               // idle list; guarded by Sched::mu
+  std::uint32_t schedtick = 0;     // goroutines started on this P (owner only)
+
+  RunQueue runq;
+  TimerHeap timers;
+
+  // Free lists, owner only.
+  G* gfree = nullptr;
+  int gfree_count = 0;
+  StackCache stacks;
+  std::uint64_t goid_next = 0, goid_end = 0;  // a batch of goroutine ids
+
+  // Goroutines created minus exited on this P (may be negative: a goroutine
+  // can exit on another P). Written by the owner, summed by anyone.
+  std::atomic<std::int64_t> gcount_delta{0};
+
+  // Statistics for the debug layer (relaxed, written by the owner).
+  std::atomic<std::uint64_t> stat_steals{0};
+};
+
+// What a goroutine asks its M to do after it switched out (Go's mcall
+// argument): the code that runs on g0 once the goroutine's stack is free.
+enum class SwitchReason : std::uint8_t { none, yield, park, exit, blocking_exit };
+
+struct M {
+  int id = 0;
+  std::thread thread;  // empty for M0 (the thread that called run())
+  P* p = nullptr;      // the P it holds, if any
+  P* nextp = nullptr;  // P handed to it while asleep
+  G* curg = nullptr;   // the goroutine it runs
+  bool spinning = false;
+  M* link = nullptr;   // idle list; guarded by Sched::mu
+  Note park;           // sleeps here when idle
+
+  boost::context::detail::fcontext_t g0_context = nullptr;  // where curg switches back to
+  EhGlobals g0_eh;
+
+  SwitchReason switch_reason = SwitchReason::none;
+  ParkCommit park_commit = nullptr;
+  void* park_arg = nullptr;
+
+  std::uint64_t fastrand_state = 0;
+
+  void* sigaltstack_mem = nullptr;
+#if defined(GOFER_ASAN)
+  void* asan_g0_fake_stack = nullptr;
+  const void* asan_g0_bottom = nullptr;
+  std::size_t asan_g0_size = 0;
+#endif
+#if defined(GOFER_TSAN)
+  void* tsan_g0_fiber = nullptr;
+#endif
+
+  std::uint32_t fastrand() noexcept {
+    // xorshift64*: cheap randomness for steal order and the canary offset.
+    fastrand_state ^= fastrand_state >> 12;
+    fastrand_state ^= fastrand_state << 25;
+    fastrand_state ^= fastrand_state >> 27;
+    return static_cast<std::uint32_t>((fastrand_state * 0x2545F4914F6CDD1DULL) >> 32);
+  }
+};
+
+struct Sched {
+  explicit Sched(int procs, std::size_t stack_size);
+  ~Sched();
+
+  int procs;
+  std::vector<P*> allp;
+  StackAllocator stacks;
+  GAllocator gs;
+
+  std::mutex mu;
+  // Guarded by mu:
+  M* midle = nullptr;
+  int nmidle = 0;
+  P* pidle = nullptr;
+  G* runq_head = nullptr;
+  G* runq_tail = nullptr;
+  std::vector<M*> allm;
+  G* gfree = nullptr;  // global G free list
+  int gfree_count = 0;
+
+  // Readable without mu (seq_cst: they take part in the StoreLoad protocols).
+  std::atomic<int> npidle{0};
+  std::atomic<int> nmspinning{0};
+  std::atomic<int> runq_size{0};
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> goid_gen{0};
+  std::atomic<std::int64_t> gcount_global{0};  // spawns from threads without a P
+  std::atomic<int> mcount{0};
+
+  // The netpoller: whether an M is blocked in it (exactly one may be) and
+  // until when it sleeps (0: it is not sleeping, or it is busy).
+  std::atomic<bool> poller_taken{false};
+  std::atomic<std::int64_t> poll_until{0};
+  std::atomic<std::uint64_t> stat_poll_wakeups{0};
+
+  G* main_g = nullptr;
+};
+
+// The runtime that is running, or nullptr. Set by run() before any M starts.
+extern Sched* g_sched;
+
+// The M the calling thread is, or nullptr. Never inlined, and opaque to the
+// optimiser: a goroutine may resume on another thread, and a cached
+// thread-local address would then be another thread's (invariant 4).
+M* current_m() noexcept;
+
+// Scheduler operations used across runtime files.
+void schedule(M* m);  // g0 loop of an M that holds a P; returns at shutdown
+void wakep();
+void runq_put(P* p, G* g, bool next);
+void globrunq_put_batch_locked(G* head, G* tail, int n);
+void inject_list(G* head, int n);  // makes a list of runnable Gs run soon
+G* gfget(P* p);
+void gfput(P* p, G* g);
+std::int64_t earliest_timer() noexcept;
+void netpoll_wake_if_later(std::int64_t when) noexcept;
+
+// Switches from the running goroutine to its M's g0 with `reason`. Returns
+// when the goroutine is resumed (on this or another M).
+void switch_to_g0(SwitchReason reason);
+
+}  // namespace gofer::runtime
