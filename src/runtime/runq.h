@@ -65,6 +65,13 @@ class RunQueue {
   // may be taken too (only when the victim seems to keep it for long).
   G* steal_from(RunQueue& victim, bool steal_next) noexcept;
 
+  // Forgets every G in the queue. Only while no M runs (between runs).
+  void clear() noexcept {
+    head_.store(0, std::memory_order_relaxed);
+    tail_.store(0, std::memory_order_relaxed);
+    runnext_.store(nullptr, std::memory_order_relaxed);
+  }
+
   bool empty() const noexcept {
     // A consistent snapshot is not needed: callers re-check under a lock or
     // with a CAS before relying on it.

@@ -20,7 +20,8 @@ namespace {
 // ---- idle lists (Sched::mu held) -------------------------------------------
 
 void pidleput_locked(Sched& s, P* p) {
-  GOFER_CHECK(p->runq.empty(), "P{} put idle with runnable goroutines", p->id);
+  GOFER_CHECK(p->runq.empty() || s.stopping.load(std::memory_order_relaxed),
+              "P{} put idle with runnable goroutines", p->id);
   p->status = PStatus::idle;
   p->link = s.pidle;
   s.pidle = p;
@@ -159,17 +160,19 @@ void reset_spinning(M* m) {
 // ---- timers ----------------------------------------------------------------
 
 // Runs the due timers of every P (own first). Cheap when none is due: one
-// relaxed load per P.
-void run_timers(M* m, std::int64_t now) {
+// relaxed load per P, and the clock is read only if some timer exists.
+void run_timers(M* m) {
   Sched& s = *g_sched;
-  if (m->p != nullptr) {
-    std::int64_t w = m->p->timers.when0.load(std::memory_order_relaxed);
-    if (w != 0 && w <= now) m->p->timers.run_due(now);
-  }
-  for (P* p : s.allp) {
-    if (p == m->p) continue;
+  std::int64_t now = 0;
+  auto run = [&](P* p) {
     std::int64_t w = p->timers.when0.load(std::memory_order_relaxed);
-    if (w != 0 && w <= now) p->timers.run_due(now);
+    if (w == 0) return;
+    if (now == 0) now = nanotime();
+    if (w <= now) p->timers.run_due(now);
+  };
+  if (m->p != nullptr) run(m->p);
+  for (P* p : s.allp) {
+    if (p != m->p) run(p);
   }
 }
 
@@ -209,7 +212,7 @@ top:
     pidleput_locked(s, releasep(m));
     return nullptr;
   }
-  run_timers(m, nanotime());
+  run_timers(m);
 
   // Now and then, look at the global queue and the network even when local
   // work exists, so that neither starves (we have no sysmon to do it).
@@ -491,6 +494,7 @@ Sched::Sched(int procs_, std::size_t stack_size) : procs(procs_), stacks(stack_s
     p->m = nullptr;
     p->link = nullptr;
     p->schedtick = 0;
+    p->runq.clear();  // goroutines abandoned by the previous run
     p->gfree = nullptr;
     p->gfree_count = 0;
     p->goid_next = p->goid_end = 0;

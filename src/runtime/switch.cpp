@@ -45,12 +45,21 @@ static_assert(sizeof(EhGlobals) == 2 * sizeof(void*));
 
 [[noreturn]] void goroutine_main(ctx::transfer_t t) noexcept;
 
-void check_stack(G* g) {
-  char here;
-  if (&here < reinterpret_cast<char*>(g->stack.lo) || !StackAllocator::canary_intact(g->stack)) {
+void check_canary(G* g) {
+  if (!StackAllocator::canary_intact(g->stack)) {
     fatal("goroutine {}: stack overflow (stack of {} KiB; the stack canary was overwritten)",
           g->id, g->stack.size / 1024);
   }
+}
+
+// Called on g's own stack, as it switches out.
+void check_stack(G* g) {
+  char here;
+  if (&here < reinterpret_cast<char*>(g->stack.lo)) {
+    fatal("goroutine {}: stack overflow (stack of {} KiB; switched out below its stack)", g->id,
+          g->stack.size / 1024);
+  }
+  check_canary(g);
 }
 
 }  // namespace
@@ -153,7 +162,7 @@ void attach_stack(M* m, G* g) {
 }
 
 void detach_stack(M* m, G* g) {
-  check_stack(g);
+  check_canary(g);
 #if defined(GOFER_TSAN)
   __tsan_destroy_fiber(g->tsan_fiber);
   g->tsan_fiber = nullptr;

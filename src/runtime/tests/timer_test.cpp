@@ -1,0 +1,119 @@
+// Runtime timers and sleep: ordering, stop/reset, and invariant 5 (idle is
+// idle: a process whose goroutines all sleep uses ~0 CPU).
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <vector>
+
+#include "gofer/runtime.h"
+#include "runtime/park.h"
+#include "runtime/timer.h"
+
+namespace rt = gofer::runtime;
+
+namespace {
+
+constexpr std::int64_t kMs = 1'000'000;
+
+TEST(Sleep, SleepsAtLeastTheDuration) {
+  gofer::run([] {
+    std::int64_t t0 = rt::nanotime();
+    rt::sleep_until_ns(t0 + 20 * kMs);
+    EXPECT_GE(rt::nanotime() - t0, 20 * kMs);
+  });
+}
+
+TEST(Sleep, SleepersWakeInDeadlineOrder) {
+  std::vector<int> order;
+  std::mutex mu;
+  gofer::run([&] {
+    std::atomic<int> done{0};
+    std::int64_t base = rt::nanotime();
+    for (int i = 5; i >= 1; --i) {
+      gofer::go([&, i] {
+        rt::sleep_until_ns(base + i * 15 * kMs);
+        std::lock_guard lock(mu);
+        order.push_back(i);
+        done.fetch_add(1);
+      });
+    }
+    while (done.load() < 5) rt::sleep_until_ns(rt::nanotime() + kMs);
+  }, {.procs = 1});
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3, 4, 5}));
+}
+
+TEST(Timer, StopBeforeFiringPreventsTheCallback) {
+  gofer::run([] {
+    std::atomic<int> fired{0};
+    rt::Timer t([](void* arg, std::uint64_t) noexcept { static_cast<std::atomic<int>*>(arg)->fetch_add(1); },
+                &fired);
+    t.reset(rt::nanotime() + 30 * kMs);
+    EXPECT_TRUE(t.pending());
+    EXPECT_TRUE(t.stop());
+    EXPECT_FALSE(t.stop());
+    rt::sleep_until_ns(rt::nanotime() + 60 * kMs);
+    EXPECT_EQ(fired.load(), 0);
+  });
+}
+
+TEST(Timer, ResetMovesAPendingTimer) {
+  gofer::run([] {
+    std::atomic<std::int64_t> fired_at{0};
+    rt::Timer t([](void* arg, std::uint64_t) noexcept {
+                  static_cast<std::atomic<std::int64_t>*>(arg)->store(rt::nanotime());
+                }, &fired_at);
+    std::int64_t t0 = rt::nanotime();
+    t.reset(t0 + 10 * kMs);
+    EXPECT_TRUE(t.reset(t0 + 50 * kMs));  // was pending
+    while (fired_at.load() == 0) rt::sleep_until_ns(rt::nanotime() + kMs);
+    EXPECT_GE(fired_at.load() - t0, 50 * kMs);
+  });
+}
+
+TEST(Timer, PeriodicTimerFiresRepeatedly) {
+  gofer::run([] {
+    std::atomic<int> fired{0};
+    rt::Timer t([](void* arg, std::uint64_t) noexcept { static_cast<std::atomic<int>*>(arg)->fetch_add(1); },
+                &fired);
+    t.reset(rt::nanotime() + 5 * kMs, 5 * kMs);
+    while (fired.load() < 5) rt::sleep_until_ns(rt::nanotime() + kMs);
+    t.stop_sync();
+    int seen = fired.load();
+    rt::sleep_until_ns(rt::nanotime() + 30 * kMs);
+    EXPECT_EQ(fired.load(), seen);
+  });
+}
+
+double cpu_seconds() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// Invariant 5: 1,000 goroutines asleep for 2 s, on all Ps: the process
+// sleeps in one epoll_wait with the next timer as timeout (< 2% of a core).
+TEST(Idle, SleepingGoroutinesCostAlmostNoCpu) {
+  double used = 0;
+  gofer::run([&] {
+    std::atomic<int> done{0};
+    std::atomic<int> asleep{0};
+    std::int64_t wake = rt::nanotime() + 2500 * kMs;
+    for (int i = 0; i < 1000; ++i) {
+      gofer::go([&] {
+        asleep.fetch_add(1);
+        rt::sleep_until_ns(wake);
+        done.fetch_add(1);
+      });
+    }
+    while (asleep.load() < 1000) gofer::yield();
+    rt::sleep_until_ns(rt::nanotime() + 100 * kMs);  // let everything settle
+    double c0 = cpu_seconds();
+    rt::sleep_until_ns(rt::nanotime() + 2000 * kMs);
+    used = cpu_seconds() - c0;
+    while (done.load() < 1000) rt::sleep_until_ns(rt::nanotime() + 10 * kMs);
+  }, {.procs = 2});
+  EXPECT_LT(used, 0.04) << "CPU seconds used over 2 s of idle";
+}
+
+}  // namespace
