@@ -76,6 +76,9 @@ struct G {
 #endif
 #if defined(GOFER_TSAN)
   void* tsan_fiber = nullptr;
+  // True from the moment g switches out until its M has left g's TSan fiber
+  // (see execute() in switch.cpp); another M must not enter the fiber before.
+  std::atomic<bool> tsan_busy{false};
 #endif
 };
 

@@ -94,7 +94,10 @@ void switch_to_g0(SwitchReason reason) {
                                  m->asan_g0_bottom, m->asan_g0_size);
 #endif
 #if defined(GOFER_TSAN)
-  __tsan_switch_to_fiber(m->tsan_g0_fiber, 0);
+  // The TSan fiber is not switched here but on g0 after the park commit
+  // (execute): the commit unlocks what this goroutine locked (park_unlock),
+  // and TSan checks that the same "thread" unlocks a mutex.
+  g->tsan_busy.store(true, std::memory_order_relaxed);
 #endif
   ctx::transfer_t t = ctx::jump_fcontext(m->g0_context, g);
   // Resumed, possibly by another M: t.data is that M.
@@ -136,6 +139,9 @@ void run_on(M* m, G* g) {
   __sanitizer_start_switch_fiber(&m->asan_g0_fake_stack, g->stack.lo, g->stack.size);
 #endif
 #if defined(GOFER_TSAN)
+  // Acquire: pairs with leave_tsan_fiber() of the M that last ran g.
+  while (g->tsan_busy.load(std::memory_order_acquire)) {
+  }
   __tsan_switch_to_fiber(g->tsan_fiber, 0);
 #endif
   ctx::transfer_t t = ctx::jump_fcontext(g->context, m);
@@ -190,6 +196,14 @@ void begin_shutdown() {
   netpoll_break();
 }
 
+// Ends the TSan fiber of g on this thread (TSan builds; a no-op otherwise).
+void leave_tsan_fiber([[maybe_unused]] M* m, [[maybe_unused]] G* g) {
+#if defined(GOFER_TSAN)
+  __tsan_switch_to_fiber(m->tsan_g0_fiber, 0);
+  g->tsan_busy.store(false, std::memory_order_release);
+#endif
+}
+
 }  // namespace
 
 G* execute(M* m, G* g) {
@@ -201,6 +215,7 @@ G* execute(M* m, G* g) {
   run_on(m, g);
   m->curg = nullptr;
 
+  if (m->switch_reason != SwitchReason::park) leave_tsan_fiber(m, g);
   switch (m->switch_reason) {
     case SwitchReason::yield:
       cas_status(g, GStatus::running, GStatus::runnable);
@@ -208,7 +223,11 @@ G* execute(M* m, G* g) {
       return nullptr;
     case SwitchReason::park:
       cas_status(g, GStatus::running, GStatus::waiting);
-      if (m->park_commit(g, m->park_arg)) return nullptr;  // g may already run elsewhere
+      if (m->park_commit(g, m->park_arg)) {
+        leave_tsan_fiber(m, g);  // g may already be readied, on another M
+        return nullptr;
+      }
+      leave_tsan_fiber(m, g);
       // The condition holds already: resume g without going through a queue.
       cas_status(g, GStatus::waiting, GStatus::runnable);
       return g;

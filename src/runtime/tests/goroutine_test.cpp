@@ -4,7 +4,10 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <memory>
 #include <chrono>
 #include <cstdlib>
 #include <thread>

@@ -1,0 +1,3 @@
+module goferbench/runtime
+
+go 1.19
