@@ -82,8 +82,9 @@ TEST(Go, NumGoroutinesCountsLiveOnes) {
     EXPECT_EQ(gofer::num_goroutines(), 11u);
     release = true;
     while (exited.load() < 10) gofer::yield();
-    // The last exits are counted once their goroutines are off their stacks.
-    for (int i = 0; i < 100 && gofer::num_goroutines() != 1; ++i) gofer::yield();
+    // The last exits are counted once their goroutines are off their stacks
+    // (on g0, just after they incremented `exited`): wait for that, bounded.
+    for (int i = 0; i < 5000 && gofer::num_goroutines() != 1; ++i) gofer::blocking([] { ::usleep(1000); });
     EXPECT_EQ(gofer::num_goroutines(), 1u);
   }, {.procs = 2});
 }

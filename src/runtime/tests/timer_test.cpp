@@ -2,6 +2,7 @@
 // idle: a process whose goroutines all sleep uses ~0 CPU).
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <vector>
@@ -93,7 +94,12 @@ double cpu_seconds() {
 
 // Invariant 5: 1,000 goroutines asleep for 2 s, on all Ps: the process
 // sleeps in one epoll_wait with the next timer as timeout (< 2% of a core).
+// The allowance is on top of what the process burns over 2 s with no
+// runtime at all (the sanitizers' own background threads use some).
 TEST(Idle, SleepingGoroutinesCostAlmostNoCpu) {
+  double base0 = cpu_seconds();
+  ::usleep(2'000'000);
+  double baseline = cpu_seconds() - base0;
   double used = 0;
   gofer::run([&] {
     std::atomic<int> done{0};
@@ -113,7 +119,8 @@ TEST(Idle, SleepingGoroutinesCostAlmostNoCpu) {
     used = cpu_seconds() - c0;
     while (done.load() < 1000) rt::sleep_until_ns(rt::nanotime() + 10 * kMs);
   }, {.procs = 2});
-  EXPECT_LT(used, 0.04) << "CPU seconds used over 2 s of idle";
+  EXPECT_LT(used, baseline + 0.04) << "CPU seconds used over 2 s of idle (baseline " << baseline
+                                   << " s without the runtime)";
 }
 
 }  // namespace

@@ -1,0 +1,231 @@
+// gofer::http — an HTTP/1.1 server modelled on Go's net/http.
+//
+//   gofer::run([] {
+//     gofer::http::ServeMux mux;
+//     mux.handle_func("GET /hello/{name}", [](auto& w, auto& r) {
+//       w.header().set("Content-Type", "text/plain");
+//       w.write(fmt::format("Hello, {}!\n", r.path_value("name")));
+//     });
+//     gofer::http::Server server{.addr = "127.0.0.1:8080", .handler = mux};
+//     server.listen_and_serve();
+//   });
+//
+// The main goroutine accepts; every connection gets a goroutine that reads a
+// request, runs the handler, writes the response, and loops while the
+// connection is kept alive. Request headers are views into the connection's
+// read buffer; the response is built in a per-connection buffer and leaves
+// in one write. An exception thrown by a handler is answered with 500 and
+// the connection is closed (Go recovers a handler's panic); the server and
+// every other connection go on.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gofer/context.h"
+#include "gofer/error.h"
+#include "gofer/http/parser.h"
+#include "gofer/net.h"
+
+namespace gofer::http {
+
+// Status codes that the server itself uses, plus the common ones.
+enum Status : int {
+  status_continue = 100,
+  status_ok = 200,
+  status_created = 201,
+  status_no_content = 204,
+  status_partial_content = 206,
+  status_moved_permanently = 301,
+  status_found = 302,
+  status_not_modified = 304,
+  status_temporary_redirect = 307,
+  status_permanent_redirect = 308,
+  status_bad_request = 400,
+  status_forbidden = 403,
+  status_not_found = 404,
+  status_method_not_allowed = 405,
+  status_request_timeout = 408,
+  status_length_required = 411,
+  status_precondition_failed = 412,
+  status_payload_too_large = 413,
+  status_uri_too_long = 414,
+  status_range_not_satisfiable = 416,
+  status_expectation_failed = 417,
+  status_request_header_fields_too_large = 431,
+  status_internal_server_error = 500,
+  status_not_implemented = 501,
+  status_service_unavailable = 503,
+  status_http_version_not_supported = 505,
+};
+// "OK", "Not Found", … (Go's http.StatusText); "" for unknown codes.
+std::string_view status_text(int code) noexcept;
+
+// A response's header fields: case-insensitive names, several values per
+// name, insertion order kept. Storage is reused from one response to the
+// next on a connection, so a steady-state response allocates nothing.
+class HeaderMap {
+ public:
+  void add(std::string_view name, std::string_view value);
+  void set(std::string_view name, std::string_view value);  // replaces all values
+  void del(std::string_view name);
+  std::string_view get(std::string_view name) const;  // first value, or ""
+  bool has(std::string_view name) const;
+  void clear();
+  std::size_t size() const noexcept { return fields_.size(); }
+
+  template <class F>
+  void for_each(F&& f) const {
+    for (const Field& field : fields_) {
+      if (field.name_len != 0) f(view(field.name_off, field.name_len), view(field.value_off, field.value_len));
+    }
+  }
+
+ private:
+  struct Field {
+    std::uint32_t name_off, name_len, value_off, value_len;
+  };
+  std::string_view view(std::uint32_t off, std::uint32_t len) const { return {arena_.data() + off, len}; }
+  std::vector<Field> fields_;  // a deleted field has name_len == 0
+  std::string arena_;
+};
+
+// The body of a request: Content-Length or chunked, read as it arrives.
+// The first read of a request that sent "Expect: 100-continue" sends
+// "100 Continue" first.
+class Body {
+ public:
+  virtual ~Body() = default;
+  // Reads up to buf.size() body bytes; {0, net::errc::eof} at the end.
+  virtual Result<std::size_t> read(std::span<char> buf) = 0;
+  // Reads the rest of the body, up to `limit` bytes (413-worthy beyond:
+  // returns errc::message_size).
+  Result<std::string> read_all(std::size_t limit = 32 << 20);
+};
+
+class Request {
+ public:
+  std::string_view method;  // "GET"
+  std::string_view target;  // request-target as sent: "/search?q=x"
+  std::string_view path;    // target's path, still percent-encoded: "/search"
+  std::string_view raw_query;  // after '?', without it: "q=x"
+  int proto_major = 1;
+  int proto_minor = 1;
+  std::string_view host;    // Host header (or the authority of an absolute target)
+  // Content-Length, or -1 when unknown (chunked); 0 for no body.
+  std::int64_t content_length = 0;
+  net::Addr remote_addr;
+  std::span<const Header> headers;  // views into the connection's read buffer
+  std::span<const Header> trailers;  // filled once a chunked body was read to its end
+
+  // First value of a header field (case-insensitive name), or "".
+  std::string_view header(std::string_view name) const;
+  // Every value of a header field, in order.
+  std::vector<std::string_view> header_values(std::string_view name) const;
+  // First value of a query parameter, percent-decoded ("" if absent).
+  std::string query(std::string_view key) const;
+  // The path's decoded form ("/a%20b" → "/a b").
+  std::string decoded_path() const;
+  // The value matched by a {name} wildcard of the ServeMux pattern.
+  std::string_view path_value(std::string_view name) const;
+  void set_path_value(std::string_view name, std::string value);
+  std::string_view proto() const noexcept;  // "HTTP/1.1"
+
+  Body& body() { return *body_; }
+  // Done when the client goes away, the server shuts down or the handler
+  // returns.
+  const Context& context() const { return context_; }
+
+  // For the server and tests.
+  Body* body_ = nullptr;
+  Context context_;
+  std::vector<std::pair<std::string, std::string>> path_values_;
+};
+
+// How a handler answers (Go's http.ResponseWriter).
+class ResponseWriter {
+ public:
+  virtual ~ResponseWriter() = default;
+  virtual HeaderMap& header() = 0;
+  // Sends the status line and headers (once; later calls are ignored). If
+  // the handler never calls it, the first write sends 200.
+  virtual void write_header(int code) = 0;
+  // Appends body bytes. The response is buffered; if the whole body fits in
+  // the buffer it is sent with Content-Length, otherwise chunked.
+  virtual Result<std::size_t> write(std::string_view data) = 0;
+  // Sends what is buffered now.
+  virtual Error flush() = 0;
+  // Appends `count` bytes of the open file `fd` from `offset` to the body.
+  // The server sends them with sendfile(2) (no copy through user space)
+  // once the headers are out; this default reads and writes.
+  virtual Result<std::size_t> send_file(int fd, std::int64_t offset, std::size_t count);
+};
+
+using Handler = std::function<void(ResponseWriter&, Request&)>;
+
+// Replies with the status text as a plain-text body (Go's http.Error).
+void error(ResponseWriter& w, std::string_view message, int code);
+void not_found(ResponseWriter& w, Request& r);
+// A redirect to `url` (absolute path or URL) with `code` (3xx).
+void redirect(ResponseWriter& w, Request& r, std::string_view url, int code);
+
+struct ServerStats;
+
+class Server {
+ public:
+  std::string addr = ":8080";
+  Handler handler;
+  // Time to read a request's head (stops slowloris); 0 = none.
+  std::chrono::nanoseconds read_header_timeout = std::chrono::seconds(10);
+  // Time to read the whole request, head and body; 0 = none.
+  std::chrono::nanoseconds read_timeout{0};
+  // Time to write a response; 0 = none.
+  std::chrono::nanoseconds write_timeout{0};
+  // How long a keep-alive connection may wait for its next request.
+  std::chrono::nanoseconds idle_timeout = std::chrono::seconds(120);
+  std::size_t max_header_bytes = 1 << 20;
+
+  Server();
+  Server(Server&&) = delete;
+  ~Server();
+
+  // Listens on addr ("tcp") and serves until shutdown() or close().
+  // Returns errc::server_closed after a shutdown, like Go's ErrServerClosed.
+  Error listen_and_serve();
+  Error serve(net::Listener& listener);
+  // Stops accepting, closes idle connections, lets in-flight requests
+  // finish, and returns when all connections are gone or at the deadline
+  // (then it closes the rest and returns net::errc::timeout).
+  Error shutdown(net::Deadline deadline);
+  // Closes the listeners and every connection now.
+  Error close();
+
+  // Connections being served now.
+  std::size_t open_connections() const;
+
+  struct State;
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+// Errors of the http layer.
+enum class errc {
+  server_closed = 1,  // Go's http.ErrServerClosed
+  body_too_large,     // read_all beyond its limit / MaxBytesReader
+  handler_timeout,
+};
+const std::error_category& http_category() noexcept;
+inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), http_category()}; }
+
+}  // namespace gofer::http
+
+template <>
+struct std::is_error_code_enum<gofer::http::errc> : std::true_type {};
