@@ -198,6 +198,16 @@ G* steal_work(M* m) {
   return nullptr;
 }
 
+// Of goroutines the netpoller woke: runs the first now, queues the rest.
+G* take_first_inject_rest(G* list, int n) {
+  G* g = list;
+  G* rest = g->schedlink;
+  g->schedlink = nullptr;
+  if (n > 1) inject_list(rest, n - 1);
+  cas_status(g, GStatus::waiting, GStatus::runnable);
+  return g;
+}
+
 // Go's findRunnable. Returns nullptr only at shutdown (without a P).
 G* find_runnable(M* m) {
   Sched& s = *g_sched;
@@ -238,12 +248,7 @@ top:
   if (g_open_fds.load(std::memory_order_relaxed) > 0 &&
       !s.poller_taken.load(std::memory_order_relaxed)) {
     int n;
-    if (G* list = netpoll(0, &n)) {
-      G* g = list;
-      if (n > 1) inject_list(g->schedlink, n - 1);
-      g->schedlink = nullptr;
-      return g;
-    }
+    if (G* list = netpoll(0, &n)) return take_first_inject_rest(list, n);
   }
   // Steal, if not too many Ms are at it already (spinning Ms burn CPU).
   int busy = s.procs - s.npidle.load(std::memory_order_seq_cst);
@@ -315,12 +320,7 @@ top:
       goto top;
     }
     acquirep(m, got);
-    if (list != nullptr) {
-      G* g = list;
-      if (n > 1) inject_list(g->schedlink, n - 1);
-      g->schedlink = nullptr;
-      return g;
-    }
+    if (list != nullptr) return take_first_inject_rest(list, n);
     goto top;
   }
   if (!stopm(m)) return nullptr;

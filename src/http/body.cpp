@@ -1,0 +1,123 @@
+// ConnBody: the request body as the handler reads it (Go's http.body).
+//
+// Bytes that arrived with the head sit in the read buffer after it; they are
+// handed out first, then a Content-Length body is read from the socket
+// straight into the handler's buffer (no copy). A chunked body is decoded
+// in the read buffer; its data comes out as views, copied into the
+// handler's buffer as it asks.
+#include <algorithm>
+#include <cstring>
+
+#include "http/conn.h"
+
+namespace gofer::http::detail {
+
+void ConnBody::start(const Framing& framing) {
+  kind_ = framing.body;
+  remaining_ = framing.body == Framing::Body::content_length ? framing.content_length : 0;
+  finished_ = framing.body == Framing::Body::none;
+  continue_pending_ = framing.expect_continue && !finished_;
+  chunked_.reset();
+  data_off_ = data_len_ = 0;
+  sticky_ = {};
+}
+
+Error ConnBody::fill() {
+  ServedConn& c = *conn_;
+  if (c.rlen == c.rcap) {
+    // Room first: drop what the body already consumed (the head stays).
+    std::size_t base = c.head_end;
+    if (c.rpos > base) {
+      std::memmove(c.rbuf.get() + base, c.rbuf.get() + c.rpos, c.rlen - c.rpos);
+      c.rlen -= c.rpos - base;
+      c.rpos = base;
+    }
+    if (c.rlen == c.rcap) c.grow_read_buffer();
+  }
+  auto [n, err] = c.conn.read(std::span<char>(c.rbuf.get() + c.rlen, c.rcap - c.rlen));
+  c.rlen += n;
+  if (err == net::errc::eof) return make_error_code(std::errc::connection_aborted);  // unexpected EOF
+  return err;
+}
+
+Result<std::size_t> ConnBody::read(std::span<char> buf) {
+  if (sticky_) return {0, sticky_};
+  if (finished_) return {0, make_error_code(net::errc::eof)};
+  if (buf.empty()) return {0, {}};
+  ServedConn& c = *conn_;
+  if (continue_pending_) {
+    continue_pending_ = false;
+    if (!c.response.wrote_header()) {
+      auto [n, err] = c.conn.write(std::string_view("HTTP/1.1 100 Continue\r\n\r\n"));
+      if (err) return {0, sticky_ = err};
+    }
+  }
+  if (kind_ == Framing::Body::chunked) return read_chunked(buf);
+
+  std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, buf.size()));
+  std::size_t n;
+  if (c.rpos < c.rlen) {
+    n = std::min(want, c.rlen - c.rpos);
+    std::memcpy(buf.data(), c.rbuf.get() + c.rpos, n);
+    c.rpos += n;
+  } else {
+    auto [got, err] = c.conn.read(buf.first(want));
+    if (err) {
+      sticky_ = err == net::errc::eof ? make_error_code(std::errc::connection_aborted) : err;
+      return {0, sticky_};
+    }
+    n = got;
+  }
+  remaining_ -= n;
+  if (remaining_ == 0) finished_ = true;
+  return {n, {}};
+}
+
+Result<std::size_t> ConnBody::read_chunked(std::span<char> buf) {
+  ServedConn& c = *conn_;
+  for (;;) {
+    if (data_len_ > 0) {
+      std::size_t n = std::min(data_len_, buf.size());
+      std::memcpy(buf.data(), c.rbuf.get() + data_off_, n);
+      data_off_ += n;
+      data_len_ -= n;
+      return {n, {}};
+    }
+    std::string_view input(c.rbuf.get() + c.rpos, c.rlen - c.rpos);
+    ChunkedResult res = chunked_.decode(input, trailer_storage_);
+    switch (res.status) {
+      case ChunkedStatus::data:
+        data_off_ = static_cast<std::size_t>(res.data.data() - c.rbuf.get());
+        data_len_ = res.data.size();
+        c.rpos += res.consumed;
+        continue;
+      case ChunkedStatus::done:
+        c.rpos += res.consumed;
+        c.request.trailers = res.trailers;
+        finished_ = true;
+        return {0, make_error_code(net::errc::eof)};
+      case ChunkedStatus::error:
+        c.response.set_close_after();
+        return {0, sticky_ = make_error_code(std::errc::bad_message)};
+      case ChunkedStatus::incomplete:
+        c.rpos += res.consumed;
+        if (Error err = fill()) return {0, sticky_ = err};
+        continue;
+    }
+  }
+}
+
+bool ConnBody::drain(std::size_t limit) {
+  if (continue_pending_) return false;  // the client may never send it
+  char scratch[16384];
+  std::size_t total = 0;
+  while (!finished_) {
+    if (total > limit) return false;
+    auto [n, err] = read(scratch);
+    if (err) return finished_ && err == net::errc::eof;
+    total += n;
+  }
+  return !sticky_;
+}
+
+}  // namespace gofer::http::detail

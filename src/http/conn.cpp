@@ -1,0 +1,221 @@
+// The connection loop (Go's conn.serve): read a request head, run the
+// handler, finish the response, and go round again while the connection is
+// kept alive.
+#include "http/conn.h"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "gofer/runtime.h"
+#include "http/server_state.h"
+
+namespace gofer::http::detail {
+namespace {
+
+constexpr std::size_t kInitialReadBuffer = 8 << 10;
+// A handler that did not read the body: drop up to this much of it to keep
+// the connection (Go's maxPostHandlerReadBytes), else close.
+constexpr std::size_t kMaxDrain = 256 << 10;
+
+net::Deadline after(std::chrono::nanoseconds d) {
+  return d.count() > 0 ? net::Clock::now() + d : net::Deadline{};
+}
+
+// Splits the request-target into path and query (RFC 9112 §3.2). An
+// absolute-form target ("http://host/path") yields its path and authority.
+void split_target(std::string_view target, Request& r) {
+  std::string_view rest = target;
+  if (!rest.empty() && rest[0] != '/' && rest != "*") {
+    std::size_t scheme = rest.find("://");
+    if (scheme != std::string_view::npos) {
+      rest = rest.substr(scheme + 3);
+      std::size_t slash = rest.find_first_of("/?");
+      r.host = rest.substr(0, slash);
+      rest = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+    }
+  }
+  std::size_t q = rest.find('?');
+  r.path = rest.substr(0, q);
+  r.raw_query = q == std::string_view::npos ? std::string_view{} : rest.substr(q + 1);
+}
+
+}  // namespace
+
+ServedConn::ServedConn(std::shared_ptr<ServerState> s, net::Conn c)
+    : server(std::move(s)), conn(std::move(c)), remote(conn.remote_addr()) {}
+
+Result<std::size_t> ServedConn::read_more() {
+  if (rlen == rcap) {
+    std::size_t limit = server->max_header_bytes + 64 * 1024;
+    if (rcap >= limit) return {0, make_error_code(std::errc::no_buffer_space)};
+    // Growing moves the bytes: only done while no Request views point into
+    // them (reading a head) — see ConnBody for the body's case.
+    std::size_t ncap = std::min(limit, std::max(kInitialReadBuffer, rcap * 2));
+    auto nbuf = std::make_unique<char[]>(ncap);
+    std::memcpy(nbuf.get(), rbuf.get(), rlen);
+    rbuf = std::move(nbuf);
+    rcap = ncap;
+  }
+  auto [n, err] = conn.read(std::span<char>(rbuf.get() + rlen, rcap - rlen));
+  rlen += n;
+  return {n, err};
+}
+
+void ServedConn::grow_read_buffer() {
+  std::size_t ncap = rcap * 2;
+  auto nbuf = std::make_unique<char[]>(ncap);
+  std::memcpy(nbuf.get(), rbuf.get(), rlen);
+  const char* old_base = rbuf.get();
+  const char* old_end = old_base + rcap;
+  auto move = [&](std::string_view& v) {
+    if (v.data() >= old_base && v.data() < old_end) v = {nbuf.get() + (v.data() - old_base), v.size()};
+  };
+  Request& r = request;
+  move(r.method);
+  move(r.target);
+  move(r.path);
+  move(r.raw_query);
+  move(r.host);
+  for (Header& h : header_storage) {
+    move(h.name);
+    move(h.value);
+  }
+  rbuf = std::move(nbuf);
+  rcap = ncap;
+}
+
+void ServedConn::serve() {
+  ServerState& s = *server;
+  HeadScan scan;
+  ParseLimits limits;
+  limits.max_header_bytes = s.max_header_bytes;
+  for (;;) {
+    // Move pipelined bytes of the next request to the front.
+    if (rpos > 0) {
+      std::memmove(rbuf.get(), rbuf.get() + rpos, rlen - rpos);
+      rlen -= rpos;
+      rpos = 0;
+    }
+    if (!rbuf) {
+      rbuf = std::make_unique<char[]>(kInitialReadBuffer);
+      rcap = kInitialReadBuffer;
+    }
+
+    // 1. Read the head: idle timeout until the first byte, then the
+    //    read-header timeout (slowloris gets a 408-free close).
+    RequestHead head;
+    ParseResult parsed;
+    scan = HeadScan{};
+    bool first_byte_seen = rlen > 0;
+    if (!first_byte_seen) {
+      idle.store(true, std::memory_order_relaxed);
+      if (s.shutting_down.load(std::memory_order_relaxed)) return;
+      conn.set_read_deadline(after(requests == 0 ? s.read_header_timeout : s.idle_timeout));
+    } else {
+      conn.set_read_deadline(after(s.read_header_timeout));
+    }
+    for (;;) {
+      if (rlen > 0) {
+        parsed = parse_request_head(std::string_view(rbuf.get(), rlen), head, header_storage,
+                                    limits, scan);
+        if (parsed.status != ParseStatus::incomplete) break;
+      }
+      auto [n, err] = read_more();
+      if (err == std::errc::no_buffer_space) {
+        parsed.status = ParseStatus::error;
+        parsed.error = {status_request_header_fields_too_large, "request header too large"};
+        break;
+      }
+      if (err) return;  // EOF, timeout, reset or closed: nothing to answer
+      if (!first_byte_seen) {
+        first_byte_seen = true;
+        idle.store(false, std::memory_order_relaxed);
+        conn.set_read_deadline(after(s.read_header_timeout));
+      }
+    }
+    idle.store(false, std::memory_order_relaxed);
+    if (parsed.status == ParseStatus::error) {
+      write_error_response(conn, parsed.error.status, parsed.error.reason);
+      return;
+    }
+    FramingResult framing = analyze_request(head);
+    if (!framing.ok()) {
+      write_error_response(conn, framing.error.status, framing.error.reason);
+      return;
+    }
+    rpos = head_end = parsed.consumed;
+    ++requests;
+
+    // 2. The Request: views into rbuf.
+    Request& r = request;
+    r.method = head.method;
+    r.target = head.target;
+    r.proto_major = head.version_major;
+    r.proto_minor = head.version_minor >= 1 ? 1 : 0;
+    r.headers = head.headers;
+    r.trailers = {};
+    r.host = framing.framing.host;
+    split_target(head.target, r);
+    r.content_length = framing.framing.body == Framing::Body::none ? 0
+                       : framing.framing.body == Framing::Body::chunked
+                           ? -1
+                           : static_cast<std::int64_t>(framing.framing.content_length);
+    r.remote_addr = remote;
+    r.path_values_.clear();
+    r.context_ = s.base_context;
+    body.start(framing.framing);
+    r.body_ = &body;
+    bool keep_alive = framing.framing.keep_alive && !s.shutting_down.load(std::memory_order_relaxed);
+    response.reset(r.method == "HEAD", keep_alive, r.proto_minor);
+    conn.set_read_deadline(after(s.read_timeout));
+    if (s.write_timeout.count() > 0) conn.set_write_deadline(after(s.write_timeout));
+
+    // 3. The handler. An exception is Go's recovered panic: 500 if nothing
+    //    was sent yet, and the connection closes either way.
+    bool failed = false;
+    try {
+      s.handler(response, r);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "http: exception serving {}: {}\n", remote.to_string(), e.what());
+      failed = true;
+    } catch (...) {
+      fmt::print(stderr, "http: exception serving {}: unknown exception\n", remote.to_string());
+      failed = true;
+    }
+    if (failed) {
+      if (!response.wrote_header()) {
+        response.header().clear();
+        response.set_close_after();
+        error(response, "Internal Server Error", status_internal_server_error);
+        response.finish();
+      }
+      return;
+    }
+
+    // 4. An unread body is drained (bounded) before the response leaves, so
+    //    that the next request starts at the right byte.
+    if (!body.finished() && !body.drain(kMaxDrain)) response.set_close_after();
+    if (response.finish()) return;
+    s.requests_served.fetch_add(1, std::memory_order_relaxed);
+    if (response.close_after() || !keep_alive) {
+      conn.close_write();  // let the client read everything before the FIN
+      return;
+    }
+    if (s.write_timeout.count() > 0) conn.set_write_deadline(net::Deadline{});
+  }
+}
+
+void write_error_response(net::Conn& conn, int code, std::string_view reason) {
+  std::string text = fmt::format("{} {}", code, status_text(code));
+  std::string msg = fmt::format(
+      "HTTP/1.1 {}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
+      "Content-Length: {}\r\n\r\n{}{}{}",
+      text, text.size() + (reason.empty() ? 0 : reason.size() + 2), text, reason.empty() ? "" : ": ",
+      reason);
+  conn.set_write_deadline(net::Clock::now() + std::chrono::seconds(5));
+  conn.write(std::string_view(msg));
+  conn.close_write();
+}
+
+}  // namespace gofer::http::detail

@@ -1,0 +1,139 @@
+// One served connection: its goroutine's state between and during requests.
+// Private to the http layer (server.cpp, conn.cpp, response.cpp, body.cpp).
+//
+// Buffers belong to the connection and are reused for every request on it:
+// the read buffer holds the request head (the Request's views point into
+// it) and any pipelined bytes after it; the write buffer holds the response
+// head and, while it fits, the body. A steady-state keep-alive request costs
+// one read and one write, and allocates nothing.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "gofer/http/server.h"
+#include "gofer/net.h"
+
+namespace gofer::http::detail {
+
+struct ServerState;
+
+// The request body as the handler reads it: Content-Length or chunked,
+// taking bytes left in the read buffer first, then from the socket.
+class ConnBody final : public Body {
+ public:
+  explicit ConnBody(struct ServedConn* conn) : conn_(conn) {}
+  Result<std::size_t> read(std::span<char> buf) override;
+
+  void start(const Framing& framing);
+  bool finished() const noexcept { return finished_; }
+  // Reads and drops the rest of the body, up to `limit` bytes. True if the
+  // body ended within the limit (the connection can then carry on).
+  bool drain(std::size_t limit);
+
+ private:
+  Result<std::size_t> read_chunked(std::span<char> buf);
+  // Makes sure the read buffer has new bytes after `pending`; false on error.
+  Error fill();
+
+  struct ServedConn* conn_;
+  Framing::Body kind_ = Framing::Body::none;
+  std::uint64_t remaining_ = 0;
+  bool finished_ = true;
+  bool continue_pending_ = false;  // "100 Continue" not sent yet
+  ChunkedDecoder chunked_;
+  Header trailer_storage_[16];
+  std::size_t data_off_ = 0;  // decoded chunk data not yet handed out
+  std::size_t data_len_ = 0;
+  Error sticky_;  // an error seen by read; later reads return it again
+};
+
+// What the handler writes to (Go's http.response).
+class ConnResponse final : public ResponseWriter {
+ public:
+  explicit ConnResponse(struct ServedConn* conn) : conn_(conn) {}
+  HeaderMap& header() override { return header_; }
+  void write_header(int code) override;
+  Result<std::size_t> write(std::string_view data) override;
+  Error flush() override;
+
+  void reset(bool head_request, bool keep_alive, int proto_minor);
+  // After the handler: sends what is left (headers if never sent, the
+  // buffered body with Content-Length, or the final chunk).
+  Error finish();
+  bool wrote_header() const noexcept { return header_sent_; }
+  bool close_after() const noexcept { return close_after_; }
+  void set_close_after() noexcept { close_after_ = true; }
+  int status() const noexcept { return status_; }
+  std::uint64_t body_bytes() const noexcept { return body_written_; }
+
+ private:
+  // Formats the status line and header fields into the write buffer.
+  void write_head(bool final_body_known);
+  Error send_buffered();
+
+  struct ServedConn* conn_;
+  HeaderMap header_;
+  int status_ = 0;
+  bool head_request_ = false;
+  bool keep_alive_ = true;
+  int proto_minor_ = 1;
+  bool header_sent_ = false;  // head formatted into the write buffer
+  bool chunked_ = false;
+  bool close_after_ = false;
+  bool body_allowed_ = true;
+  std::int64_t declared_length_ = -1;  // Content-Length set by the handler
+  std::uint64_t body_written_ = 0;
+  std::size_t body_start_ = 0;  // offset of the body in the write buffer
+};
+
+struct ServedConn {
+  ServedConn(std::shared_ptr<ServerState> server, net::Conn conn);
+
+  // The connection's goroutine: requests until close.
+  void serve();
+
+  // Reads more bytes into the read buffer (growing it up to the limit).
+  // Returns bytes read, or an error (EOF, timeout, closed).
+  Result<std::size_t> read_more();
+  // Doubles the read buffer while a request is being served, moving the
+  // Request's views (and the parser's) along with the bytes.
+  void grow_read_buffer();
+
+  std::shared_ptr<ServerState> server;
+  net::Conn conn;
+  net::Addr remote;
+
+  // Read buffer: [0, rlen) holds bytes received; the current request's head
+  // starts at 0 and `rpos` is where unconsumed bytes (body, next request)
+  // start.
+  std::unique_ptr<char[]> rbuf;
+  std::size_t rcap = 0;
+  std::size_t rlen = 0;
+  std::size_t rpos = 0;
+  std::size_t head_end = 0;  // end of the current request's head
+
+  std::string wbuf;  // response body bytes not yet written
+  std::string head;  // the response head, once formatted
+
+  Request request;
+  ConnBody body{this};
+  ConnResponse response{this};
+  Header header_storage[100];
+
+  // Idle between requests (Shutdown closes such connections at once).
+  std::atomic<bool> idle{false};
+  std::uint64_t requests = 0;
+};
+
+// Writes a response to a request the server could not parse, then the
+// caller closes the connection.
+void write_error_response(net::Conn& conn, int code, std::string_view reason);
+
+// The Date header value for now ("Mon, 02 Jan 2006 15:04:05 GMT"),
+// formatted at most once a second per thread.
+std::string_view http_date_now();
+
+}  // namespace gofer::http::detail

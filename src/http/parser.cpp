@@ -1,0 +1,218 @@
+// HTTP/1.1 request head parser (RFC 9112 §2-§5).
+//
+// Concepts
+//   head       everything before the body: optional empty lines, the
+//              request-line, header field lines, and the empty line that
+//              ends them.
+//   line       bytes up to and including LF. Its content is the bytes before
+//              the LF, less one CR right before it.
+//   scan       HeadScan, the caller-kept progress of an incomplete head.
+//
+// Protocol
+//   The parser is a pure function over a byte buffer, like picohttpparser:
+//   the connection appends what it reads and calls again; the parser either
+//   finishes (and says how many bytes the head took), asks for more, or
+//   names the status to answer with. Views point into the buffer, so a
+//   parsed head costs no copy and no allocation.
+//
+//   Lines are found with memchr (vectorised in libc) and then checked with
+//   one 256-entry class table per byte, field values eight bytes at a time. Only complete lines are
+//   checked; a partial last line is only measured against the limits, plus its first byte when it
+//   is the request-line (so a TLS handshake or other binary garbage is refused at once instead of
+//   after a megabyte).
+//
+//   Re-parsing from the start on every call would make a head that arrives
+//   a byte at a time cost O(n^2) — a cheap denial of service with a 1 MiB
+//   limit. So each call records in the HeadScan how far complete lines were
+//   checked and how far the partial line is known to hold no LF; the next
+//   call resumes there without writing any output, and only when the head
+//   is complete is it parsed once more from the start to fill in the views
+//   (the buffer may have moved in between, so old views cannot be kept).
+//
+//   Split-invariance: the result for a buffer must not depend on how its
+//   bytes were split across calls. Hence every decision about a partial line
+//   is one that its completion cannot reverse, and a complete line runs the
+//   same partial-line checks first, in the same order (check_partial_line),
+//   before any check that needs the whole line.
+//
+// Choices on leniency (RFC 9112 lets a recipient choose; smuggling decides)
+//   - Bare LF is accepted as a line terminator in the head (RFC 9112 §2.2
+//     allows it; Go and nginx do it; it keeps `printf ... | nc` usable).
+//     A CR anywhere but right before LF is an error ("bare CR"), as in Go.
+//     The chunked decoder accepts no bare LF at all (see chunked.cpp).
+//   - Up to 4 empty lines before the request-line are skipped (§2.2 says a
+//     server SHOULD ignore at least one; Go skips 4 bytes of CR/LF).
+//   - HTTP/1.x for any digit x is accepted and reported as is; RFC 9110 §2.5
+//     says to treat a higher minor version as the highest one we implement.
+//     Other major versions (HTTP/0.9, HTTP/2.0) are well formed but get 505.
+//   - Any token is a method; whether the server implements it is its call.
+//
+// Rejected approaches
+//   - A byte-at-a-time state machine that keeps its state across calls
+//     (http-parser, llhttp): it delivers fields through callbacks, possibly
+//     in pieces, so the caller must copy them; a re-parse over a contiguous
+//     buffer hands out views and is simpler to prove split-invariant.
+//   - picohttpparser's `last_len` shortcut (only look for CRLFCRLF in the
+//     new bytes, validate once complete): reports errors later and makes the
+//     result depend on how the bytes were split.
+//   - Checking the target's length on a partial request-line: it would need
+//     the line's content parsed on every call. Bounding the whole line
+//     (target limit + 64) answers 414 just as surely.
+#include "gofer/http/parser.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "syntax.h"
+
+namespace gofer::http {
+namespace {
+
+using syntax::is;
+
+// Room on a request-line besides the target: method, two SPs, "HTTP/1.1".
+constexpr size_t kRequestLineSlack = 64;
+constexpr uint8_t kMaxLeadingEmptyLines = 4;
+
+constexpr size_t saturating_add(size_t a, size_t b) {
+  return a + b < a ? SIZE_MAX : a + b;
+}
+
+constexpr ParseError kInvalidMethod{400, "invalid character in method"};
+
+// The checks that apply to a line starting at `start` of which `n` - start
+// bytes, none of them LF, are known. They must give the same answer for
+// every n up to the line's LF, which is why the limits are expressed as the
+// buffer size at which each becomes certain, and the smaller one wins.
+ParseError check_partial_line(std::string_view buf, size_t start, size_t n, bool request_line,
+                              const ParseLimits& limits) {
+  if (request_line && n > start) {
+    // A lone CR may still become an empty line; CR then anything else can't.
+    char c = buf[start];
+    if (!is(c, syntax::kTchar) && !(c == '\r' && n == start + 1)) return kInvalidMethod;
+  }
+  size_t too_big_at = saturating_add(limits.max_header_bytes, 1);
+  size_t line_limit = saturating_add(limits.max_target_bytes, kRequestLineSlack);
+  size_t too_long_at =
+      request_line ? saturating_add(start, saturating_add(line_limit, 1)) : SIZE_MAX;
+  if (n >= too_long_at && too_long_at <= too_big_at) return {414, "request-line too long"};
+  if (n >= too_big_at) return {431, "request header section too large"};
+  return {};
+}
+
+// request-line = method SP request-target SP HTTP-version (RFC 9112 §3),
+// with exactly one SP between the parts and nothing around them.
+ParseError parse_request_line(std::string_view line, const ParseLimits& limits, RequestHead* out) {
+  const char* p = line.data();
+  const char* end = p + line.size();
+
+  const char* q = p;
+  while (q != end && is(*q, syntax::kTchar)) ++q;
+  if (q == end) return {400, "malformed request-line"};
+  if (q == p || *q != ' ') return kInvalidMethod;
+  std::string_view method(p, static_cast<size_t>(q - p));
+
+  const char* t = q + 1;
+  const char* r = t;
+  while (r != end && is(*r, syntax::kTarget)) ++r;
+  if (static_cast<size_t>(r - t) > limits.max_target_bytes) return {414, "URI too long"};
+  if (r == end) return {400, "malformed request-line"};
+  if (r == t || *r != ' ') return {400, "invalid character in request-target"};
+  std::string_view target(t, static_cast<size_t>(r - t));
+
+  // HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive (§2.3).
+  const char* v = r + 1;
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (end - v != 8 || std::memcmp(v, "HTTP/", 5) != 0 || !digit(v[5]) || v[6] != '.' ||
+      !digit(v[7])) {
+    return {400, "malformed HTTP version"};
+  }
+  int major = v[5] - '0';
+  if (major != 1) return {505, "HTTP version not supported"};
+
+  if (out != nullptr) {
+    out->method = method;
+    out->target = target;
+    out->version_major = major;
+    out->version_minor = v[7] - '0';
+  }
+  return {};
+}
+
+// Checks lines from where `scan` stands. With `out` null it only validates
+// (resuming); otherwise it also fills `out` and `storage`, and must then
+// start from a fresh scan.
+ParseResult scan_head(std::string_view buf, RequestHead* out, std::span<Header> storage,
+                      const ParseLimits& limits, HeadScan& scan) {
+  const size_t max_fields = std::min(storage.size(), limits.max_headers);
+  size_t pos = scan.line_start;
+  size_t from = scan.scanned;
+  const char* base = buf.data();
+  auto fail = [](ParseError e) { return ParseResult{ParseStatus::error, 0, e}; };
+
+  for (;;) {
+    const void* lf =
+        from < buf.size() ? std::memchr(base + from, '\n', buf.size() - from) : nullptr;
+    if (lf == nullptr) {
+      if (ParseError e = check_partial_line(buf, pos, buf.size(), !scan.request_line, limits)) {
+        return fail(e);
+      }
+      scan.line_start = pos;
+      scan.scanned = buf.size();
+      return {ParseStatus::incomplete, 0, {}};
+    }
+    size_t eol = static_cast<size_t>(static_cast<const char*>(lf) - base);
+    if (ParseError e = check_partial_line(buf, pos, eol, !scan.request_line, limits)) {
+      return fail(e);
+    }
+    if (eol + 1 > limits.max_header_bytes) return fail({431, "request header section too large"});
+    size_t content_end = eol > pos && base[eol - 1] == '\r' ? eol - 1 : eol;
+    std::string_view line(base + pos, content_end - pos);
+
+    if (!scan.request_line) {
+      if (line.empty()) {
+        if (++scan.empty_lines > kMaxLeadingEmptyLines) {
+          return fail({400, "too many empty lines before request-line"});
+        }
+      } else {
+        if (ParseError e = parse_request_line(line, limits, out)) return fail(e);
+        scan.request_line = true;
+      }
+    } else if (line.empty()) {
+      if (out != nullptr) out->headers = storage.first(scan.headers);
+      return {ParseStatus::complete, eol + 1, {}};
+    } else {
+      if (scan.headers >= max_fields) return fail({431, "too many header fields"});
+      Header field;
+      if (ParseError e = syntax::parse_field_line(line, field)) return fail(e);
+      if (out != nullptr) storage[scan.headers] = field;
+      ++scan.headers;
+    }
+    pos = from = eol + 1;
+  }
+}
+
+}  // namespace
+
+ParseResult parse_request_head(std::string_view buf, RequestHead& out, std::span<Header> storage,
+                               const ParseLimits& limits, HeadScan& scan) {
+  // A scan that does not fit the buffer belongs to another request: a
+  // caller bug that must not turn into out-of-bounds reads.
+  if (scan.scanned > buf.size() || scan.line_start > scan.scanned) scan = HeadScan{};
+
+  ParseResult result;
+  if (scan.scanned == 0) {
+    result = scan_head(buf, &out, storage, limits, scan);
+  } else {
+    result = scan_head(buf, nullptr, storage, limits, scan);
+    if (result.status == ParseStatus::complete) {
+      // Views from earlier calls may point into a buffer that has moved.
+      scan = HeadScan{};
+      result = scan_head(buf, &out, storage, limits, scan);
+    }
+  }
+  if (result.status != ParseStatus::incomplete) scan = HeadScan{};
+  return result;
+}
+
+}  // namespace gofer::http

@@ -1,0 +1,204 @@
+// ConnResponse: the ResponseWriter of a served connection (Go's
+// http.response + chunkWriter).
+//
+// The body is buffered in the connection's write buffer and the head is
+// formatted only when it must leave: at the end of the handler (then the
+// body's length is known and sent as Content-Length, and head and body go
+// out in one writev), when the buffer passes kMaxBuffered, or on flush()
+// (then the length is unknown: chunked for HTTP/1.1, close-delimited for
+// HTTP/1.0).
+#include <sys/uio.h>
+
+#include <charconv>
+#include <ctime>
+#include <stdexcept>
+
+#include "http/conn.h"
+#include "http/sniff.h"
+
+namespace gofer::http::detail {
+namespace {
+
+constexpr std::size_t kMaxBuffered = 16 << 10;
+
+void append_int(std::string& out, std::uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+// Header names and values must not carry CR or LF (response splitting):
+// they are replaced by spaces, as Go does.
+void append_clean(std::string& out, std::string_view s) {
+  for (char c : s) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
+}
+
+bool parse_length(std::string_view s, std::int64_t* out) {
+  if (s.empty()) return false;
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v > INT64_MAX) return false;
+  *out = static_cast<std::int64_t>(v);
+  return true;
+}
+
+}  // namespace
+
+// Formatted at most once a second per thread; the caller copies the view at
+// once (no goroutine switch in between), so a thread-local is safe here.
+__attribute__((noinline)) std::string_view http_date_now() {
+  thread_local std::time_t cached_sec = 0;
+  thread_local char cached[32];
+  std::time_t now = std::time(nullptr);
+  if (now != cached_sec) {
+    std::tm tm;
+    ::gmtime_r(&now, &tm);
+    std::strftime(cached, sizeof cached, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    cached_sec = now;
+  }
+  return {cached, 29};
+}
+
+void ConnResponse::reset(bool head_request, bool keep_alive, int proto_minor) {
+  header_.clear();
+  conn_->wbuf.clear();
+  status_ = 0;
+  head_request_ = head_request;
+  keep_alive_ = keep_alive;
+  proto_minor_ = proto_minor;
+  header_sent_ = false;
+  chunked_ = false;
+  close_after_ = !keep_alive;
+  body_allowed_ = true;
+  declared_length_ = -1;
+  body_written_ = 0;
+}
+
+void ConnResponse::write_header(int code) {
+  if (status_ != 0) return;  // superfluous, as in Go
+  if (code < 100 || code > 999) throw std::invalid_argument("http: invalid WriteHeader code");
+  if (code >= 100 && code < 200 && code != 101) return;  // informational: not supported yet
+  status_ = code;
+  body_allowed_ = !(code == 204 || code == 304);
+  std::string_view cl = header_.get("Content-Length");
+  if (!cl.empty() && !parse_length(cl, &declared_length_)) header_.del("Content-Length");
+}
+
+void ConnResponse::write_head(bool final_body_known) {
+  std::string& head = conn_->head;
+  head.clear();
+  head.append("HTTP/1.1 ");
+  append_int(head, static_cast<std::uint64_t>(status_));
+  head.push_back(' ');
+  std::string_view text = status_text(status_);
+  head.append(text.empty() ? "status code" : text);
+  head.append("\r\n");
+  header_.for_each([&](std::string_view name, std::string_view value) {
+    if (!body_allowed_ && equal_fold(name, "Content-Length")) return;
+    if (equal_fold(name, "Transfer-Encoding")) return;  // ours to decide
+    append_clean(head, name);
+    head.append(": ");
+    append_clean(head, value);
+    head.append("\r\n");
+  });
+  if (!header_.has("Date")) {
+    head.append("Date: ");
+    head.append(http_date_now());
+    head.append("\r\n");
+  }
+  if (body_allowed_ && !header_.has("Content-Type") && body_written_ > 0) {
+    head.append("Content-Type: ");
+    head.append(detect_content_type(conn_->wbuf));
+    head.append("\r\n");
+  }
+  if (body_allowed_ && declared_length_ < 0) {
+    if (final_body_known) {
+      if (!head_request_ || body_written_ > 0) {
+        head.append("Content-Length: ");
+        append_int(head, body_written_);
+        head.append("\r\n");
+      }
+    } else if (proto_minor_ >= 1 && !head_request_) {
+      chunked_ = true;
+      head.append("Transfer-Encoding: chunked\r\n");
+    } else {
+      close_after_ = true;  // HTTP/1.0: the body ends when the connection does
+    }
+  }
+  if (close_after_) {
+    head.append("Connection: close\r\n");
+  } else if (proto_minor_ == 0) {
+    head.append("Connection: keep-alive\r\n");
+  }
+  head.append("\r\n");
+  header_sent_ = true;
+}
+
+Error ConnResponse::send_buffered() {
+  std::string& body = conn_->wbuf;
+  std::string& head = conn_->head;
+  iovec iov[4];
+  int n = 0;
+  char size_line[24];
+  if (!head.empty()) iov[n++] = {head.data(), head.size()};
+  if (!body.empty() && !head_request_) {
+    if (chunked_) {
+      auto [end, ec] = std::to_chars(size_line, size_line + 20, body.size(), 16);
+      *end++ = '\r';
+      *end++ = '\n';
+      iov[n++] = {size_line, static_cast<std::size_t>(end - size_line)};
+      iov[n++] = {body.data(), body.size()};
+      iov[n++] = {const_cast<char*>("\r\n"), 2};
+    } else {
+      iov[n++] = {body.data(), body.size()};
+    }
+  }
+  Error err;
+  if (n > 0) err = conn_->conn.writev(std::span<const iovec>(iov, n)).err;
+  head.clear();
+  body.clear();
+  return err;
+}
+
+Result<std::size_t> ConnResponse::write(std::string_view data) {
+  if (status_ == 0) write_header(status_ok);
+  if (!body_allowed_) return {0, make_error_code(std::errc::operation_not_permitted)};
+  std::size_t n = data.size();
+  Error err;
+  if (declared_length_ >= 0 &&
+      body_written_ + n > static_cast<std::uint64_t>(declared_length_)) {
+    n = static_cast<std::size_t>(declared_length_) - static_cast<std::size_t>(body_written_);
+    err = make_error_code(std::errc::message_size);  // Go's ErrContentLength
+  }
+  body_written_ += n;
+  if (head_request_) return {n, err};
+  conn_->wbuf.append(data.data(), n);
+  if (conn_->wbuf.size() > kMaxBuffered) {
+    if (!header_sent_) write_head(false);
+    if (Error e = send_buffered()) return {n, e};
+  }
+  return {n, err};
+}
+
+Error ConnResponse::flush() {
+  if (status_ == 0) write_header(status_ok);
+  if (!header_sent_) write_head(false);
+  return send_buffered();
+}
+
+Error ConnResponse::finish() {
+  if (status_ == 0) write_header(status_ok);
+  if (!header_sent_) {
+    write_head(true);
+    return send_buffered();
+  }
+  Error err = send_buffered();
+  if (err) return err;
+  if (chunked_) return conn_->conn.write(std::string_view("0\r\n\r\n")).err;
+  if (declared_length_ >= 0 && body_written_ < static_cast<std::uint64_t>(declared_length_)) {
+    close_after_ = true;  // the client waits for bytes that will not come
+  }
+  return {};
+}
+
+}  // namespace gofer::http::detail

@@ -1,0 +1,146 @@
+// Server: the accept loop, connection tracking, shutdown and close.
+#include "gofer/http/server.h"
+
+#include <fmt/format.h>
+
+#include "gofer/runtime.h"
+#include "gofer/time.h"
+#include "http/server_state.h"
+
+namespace gofer::http {
+
+struct Server::State {
+  std::shared_ptr<detail::ServerState> shared = std::make_shared<detail::ServerState>();
+};
+
+Server::Server() : state_(std::make_unique<State>()) {}
+
+Server::~Server() = default;
+
+std::size_t Server::open_connections() const { return state_->shared->open.load(); }
+
+Error Server::listen_and_serve() {
+  auto [ln, err] = net::listen("tcp", addr);
+  if (err) return err;
+  return serve(ln);
+}
+
+Error Server::serve(net::Listener& listener) {
+  auto s = state_->shared;
+  s->handler = handler;
+  s->read_header_timeout = read_header_timeout;
+  s->read_timeout = read_timeout;
+  s->write_timeout = write_timeout;
+  s->idle_timeout = idle_timeout;
+  s->max_header_bytes = max_header_bytes;
+  {
+    std::lock_guard lock(s->mu);
+    if (s->shutting_down.load()) return make_error_code(errc::server_closed);
+    if (!s->cancel_base_set) {
+      auto [ctx, cancel] = with_cancel(background());
+      s->base_context = ctx;
+      s->cancel_base = cancel;
+      s->cancel_base_set = true;
+    }
+    s->listeners.push_back(&listener);
+  }
+  Error result;
+  for (;;) {
+    auto [conn, err] = listener.accept();
+    if (err) {
+      if (s->shutting_down.load()) {
+        result = make_error_code(errc::server_closed);
+        break;
+      }
+      if (err == net::errc::closed) {
+        result = err;
+        break;
+      }
+      continue;  // a failed handshake; accept() backs off on EMFILE itself
+    }
+    auto* c = new detail::ServedConn(s, std::move(conn));
+    {
+      std::lock_guard lock(s->mu);
+      s->conns.insert(c);
+    }
+    s->open.fetch_add(1, std::memory_order_relaxed);
+    gofer::go([c] {
+      c->serve();
+      auto srv = c->server;
+      {
+        std::lock_guard lock(srv->mu);
+        srv->conns.erase(c);
+      }
+      delete c;
+      srv->open.fetch_sub(1, std::memory_order_relaxed);
+    });
+  }
+  std::lock_guard lock(s->mu);
+  std::erase(s->listeners, &listener);
+  return result;
+}
+
+namespace {
+
+void close_listeners_and(detail::ServerState& s, bool all_conns) {
+  std::lock_guard lock(s.mu);
+  for (net::Listener* l : s.listeners) l->close();
+  for (detail::ServedConn* c : s.conns) {
+    // Closing from here wakes the connection's goroutine with errc::closed.
+    if (all_conns || c->idle.load()) c->conn.close();
+  }
+}
+
+}  // namespace
+
+Error Server::shutdown(net::Deadline deadline) {
+  auto& s = *state_->shared;
+  s.shutting_down.store(true);
+  s.cancel_base();
+  // Like Go: poll with a growing interval, closing connections that went
+  // idle since the last look.
+  auto interval = std::chrono::milliseconds(1);
+  for (;;) {
+    close_listeners_and(s, false);
+    if (s.open.load() == 0) return {};
+    if (deadline != net::Deadline{} && net::Clock::now() >= deadline) {
+      close_listeners_and(s, true);
+      return make_error_code(net::errc::timeout);
+    }
+    gofer::sleep_for(interval);
+    interval = std::min<std::chrono::milliseconds>(interval * 2, std::chrono::milliseconds(500));
+  }
+}
+
+Error Server::close() {
+  auto& s = *state_->shared;
+  s.shutting_down.store(true);
+  s.cancel_base();
+  close_listeners_and(s, true);
+  return {};
+}
+
+void error(ResponseWriter& w, std::string_view message, int code) {
+  w.header().del("Content-Length");
+  w.header().set("Content-Type", "text/plain; charset=utf-8");
+  w.header().set("X-Content-Type-Options", "nosniff");
+  w.write_header(code);
+  w.write(message);
+  w.write("\n");
+}
+
+void not_found(ResponseWriter& w, Request&) { error(w, "404 page not found", status_not_found); }
+
+void redirect(ResponseWriter& w, Request& r, std::string_view url, int code) {
+  w.header().set("Location", url);
+  bool had_type = w.header().has("Content-Type");
+  if (!had_type && (r.method == "GET" || r.method == "HEAD")) {
+    w.header().set("Content-Type", "text/html; charset=utf-8");
+  }
+  w.write_header(code);
+  if (!had_type && r.method == "GET") {
+    w.write(fmt::format("<a href=\"{}\">{}</a>.\n\n", url, status_text(code)));
+  }
+}
+
+}  // namespace gofer::http

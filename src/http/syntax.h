@@ -1,0 +1,101 @@
+// Character classes and the field-line grammar (RFC 9110 §5), shared by the
+// request head parser and the chunked decoder's trailer section.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "gofer/http/parser.h"
+
+namespace gofer::http::syntax {
+
+// Bits of kCharClass; one 256-entry table answers every "may this byte
+// appear here?" question with a load and a test.
+enum : uint8_t {
+  kTchar = 1 << 0,       // token: method, header name, extension name
+  kFieldValue = 1 << 1,  // field-vchar, SP, HTAB (obs-text included)
+  kTarget = 1 << 2,      // request-target: visible bytes and obs-text
+  kQdtext = 1 << 3,      // inside a quoted-string, unescaped
+  kHex = 1 << 4,         // HEXDIG, case-insensitive
+};
+
+constexpr std::array<uint8_t, 256> make_char_class() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    uint8_t bits = 0;
+    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    bool digit = c >= '0' && c <= '9';
+    if (alpha || digit ||
+        std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos) {
+      bits |= kTchar;
+    }
+    // Unlike some servers, bytes >= 0x80 are allowed in values and targets
+    // (obs-text, raw UTF-8 from sloppy clients) but never CTLs or DEL.
+    if (c == '\t' || (c >= 0x20 && c != 0x7f)) bits |= kFieldValue;
+    if (c > 0x20 && c != 0x7f) bits |= kTarget;
+    if (c == '\t' || c == ' ' || c == 0x21 || (c >= 0x23 && c <= 0x5b) ||
+        (c >= 0x5d && c <= 0x7e) || c >= 0x80) {
+      bits |= kQdtext;
+    }
+    if (digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) bits |= kHex;
+    t[static_cast<size_t>(c)] = bits;
+  }
+  return t;
+}
+
+inline constexpr std::array<uint8_t, 256> kCharClass = make_char_class();
+
+inline bool is(char c, uint8_t cls) {
+  return kCharClass[static_cast<unsigned char>(c)] & cls;
+}
+inline bool is_ows(char c) {
+  return c == ' ' || c == '\t';
+}
+
+// Parses one field line, `line` being its content without the line
+// terminator (and not empty: the empty line ends a section).
+//   field-line = field-name ":" OWS field-value OWS
+// Leniencies that other parsers allow and that let two parties read the
+// same bytes differently are errors: obs-fold (RFC 9112 §5.2), whitespace
+// before the colon (§5.1), CTLs and bare CR in the value (RFC 9110 §5.5).
+inline ParseError parse_field_line(std::string_view line, Header& out) {
+  const char* p = line.data();
+  const char* end = p + line.size();
+  if (is_ows(*p)) return {400, "obsolete line folding in header section"};
+  const char* q = p;
+  while (q != end && is(*q, kTchar)) ++q;
+  if (q == end) return {400, "header line without a colon"};
+  if (*q != ':') {
+    if (is_ows(*q)) return {400, "whitespace between header name and colon"};
+    return {400, "invalid character in header name"};
+  }
+  if (q == p) return {400, "empty header name"};
+  out.name = std::string_view(p, static_cast<size_t>(q - p));
+
+  const char* v = q + 1;
+  while (v != end && is_ows(*v)) ++v;
+  const char* w = v;
+  // Values (cookies, user agents) are the longest part of a head: check
+  // eight bytes at a time for a CTL (< 0x20) or DEL, and let the table
+  // settle the rare word that has one (HTAB is the only allowed CTL).
+  constexpr uint64_t kOnes = 0x0101010101010101;
+  constexpr uint64_t kHighs = 0x8080808080808080;
+  while (end - w >= 8) {
+    uint64_t x;
+    std::memcpy(&x, w, 8);
+    uint64_t below_space = (x - kOnes * 0x20) & ~x & kHighs;
+    uint64_t y = x ^ (kOnes * 0x7f);
+    uint64_t del = (y - kOnes) & ~y & kHighs;
+    if ((below_space | del) != 0) break;
+    w += 8;
+  }
+  while (w != end && is(*w, kFieldValue)) ++w;
+  if (w != end) return {400, "invalid character in header value"};
+  while (w != v && is_ows(w[-1])) --w;
+  out.value = std::string_view(v, static_cast<size_t>(w - v));
+  return {};
+}
+
+}  // namespace gofer::http::syntax

@@ -1,0 +1,228 @@
+// The HTTP server over real sockets. Each test says which RFC 9110/9112
+// rule or Go net/http behaviour it checks.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+
+#include "gofer/http/server.h"
+#include "gofer/net.h"
+#include "gofer/runtime.h"
+#include "gofer/sync.h"
+#include "gofer/time.h"
+
+namespace http = gofer::http;
+namespace net = gofer::net;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Runs `body(addr)` against a server with `handler` on 127.0.0.1:0, then
+// shuts the server down.
+template <class F>
+void with_server(http::Handler handler, F&& body, http::Server* configure = nullptr) {
+  gofer::run([&] {
+    auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
+    ASSERT_FALSE(err) << err.message();
+    std::string addr = ln.addr().to_string();
+    http::Server server;
+    if (configure) {
+      server.read_header_timeout = configure->read_header_timeout;
+      server.idle_timeout = configure->idle_timeout;
+      server.max_header_bytes = configure->max_header_bytes;
+    }
+    server.handler = std::move(handler);
+    gofer::WaitGroup wg;
+    wg.add(1);
+    gofer::go([&] {
+      server.serve(ln);
+      wg.done();
+    });
+    body(addr);
+    server.shutdown(net::Clock::now() + 2s);
+    wg.wait();
+  }, {.procs = 2});
+}
+
+// Sends raw bytes and reads until the server closes or `until` is seen.
+std::string roundtrip(const std::string& addr, std::string_view request, std::string_view until = {}) {
+  auto [c, err] = net::dial("tcp", addr, 2s);
+  EXPECT_FALSE(err) << err.message();
+  if (err) return {};
+  c.set_deadline(net::Clock::now() + 5s);
+  c.write(request);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    if (!until.empty() && out.find(until) != std::string::npos) break;
+    auto [n, rerr] = c.read(buf);
+    out.append(buf, n);
+    if (rerr) break;
+  }
+  return out;
+}
+
+void hello(http::ResponseWriter& w, http::Request&) { w.write("Hello, World!"); }
+
+TEST(Server, ServesAKeepAliveRequestWithContentLengthAndDate) {
+  with_server(hello, [](const std::string& addr) {
+    std::string resp = roundtrip(addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_TRUE(resp.starts_with("HTTP/1.1 200 OK\r\n")) << resp;
+    EXPECT_NE(resp.find("Content-Length: 13\r\n"), std::string::npos) << resp;
+    EXPECT_NE(resp.find("Content-Type: text/plain; charset=utf-8\r\n"), std::string::npos) << resp;
+    EXPECT_NE(resp.find("\r\nDate: "), std::string::npos) << resp;
+    EXPECT_TRUE(resp.ends_with("\r\n\r\nHello, World!")) << resp;
+  });
+}
+
+// RFC 9112 §9.3.2: pipelined requests are answered in order.
+TEST(Server, PipelinedRequestsAnsweredInOrder) {
+  with_server([](http::ResponseWriter& w, http::Request& r) { w.write(r.path); },
+              [](const std::string& addr) {
+                std::string resp = roundtrip(addr,
+                                             "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+                                             "GET /bb HTTP/1.1\r\nHost: x\r\n\r\n"
+                                             "GET /ccc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                auto a = resp.find("\r\n\r\n/a");
+                auto b = resp.find("\r\n\r\n/bb");
+                auto c = resp.find("\r\n\r\n/ccc");
+                ASSERT_NE(a, std::string::npos) << resp;
+                ASSERT_NE(b, std::string::npos) << resp;
+                ASSERT_NE(c, std::string::npos) << resp;
+                EXPECT_LT(a, b);
+                EXPECT_LT(b, c);
+              });
+}
+
+// RFC 9112 §6.1: a chunked request body is decoded; §7.1.2 trailers.
+TEST(Server, EchoesAChunkedBody) {
+  with_server([](http::ResponseWriter& w, http::Request& r) {
+    auto [body, err] = r.body().read_all();
+    EXPECT_FALSE(err) << err.message();
+    w.write(body);
+  }, [](const std::string& addr) {
+    std::string resp = roundtrip(addr,
+                                 "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                                 "Connection: close\r\n\r\n5\r\nHello\r\n7\r\n, World\r\n0\r\n\r\n");
+    EXPECT_TRUE(resp.ends_with("\r\n\r\nHello, World")) << resp;
+  });
+}
+
+// RFC 9112 §6.3: both Content-Length and Transfer-Encoding → 400 and close.
+TEST(Server, RejectsContentLengthWithTransferEncoding) {
+  with_server(hello, [](const std::string& addr) {
+    std::string resp = roundtrip(addr,
+                                 "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                                 "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    EXPECT_TRUE(resp.starts_with("HTTP/1.1 400 Bad Request\r\n")) << resp;
+    EXPECT_NE(resp.find("Connection: close"), std::string::npos);
+  });
+}
+
+// RFC 9110 §7.2: HTTP/1.1 without Host → 400.
+TEST(Server, RejectsMissingHost) {
+  with_server(hello, [](const std::string& addr) {
+    std::string resp = roundtrip(addr, "GET / HTTP/1.1\r\n\r\n");
+    EXPECT_TRUE(resp.starts_with("HTTP/1.1 400 ")) << resp;
+  });
+}
+
+// Go recovers a handler's panic: 500, the connection closes, the server
+// goes on serving.
+TEST(Server, HandlerExceptionGives500AndServerGoesOn) {
+  with_server([](http::ResponseWriter& w, http::Request& r) {
+    if (r.path == "/boom") throw std::runtime_error("boom");
+    w.write("fine");
+  }, [](const std::string& addr) {
+    std::string resp = roundtrip(addr, "GET /boom HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_TRUE(resp.starts_with("HTTP/1.1 500 Internal Server Error\r\n")) << resp;
+    std::string ok = roundtrip(addr, "GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_TRUE(ok.ends_with("fine")) << ok;
+  });
+}
+
+// RFC 9110 §9.3.2: HEAD gets the headers GET would, without a body.
+TEST(Server, HeadHasNoBody) {
+  with_server(hello, [](const std::string& addr) {
+    std::string resp = roundtrip(addr, "HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_TRUE(resp.starts_with("HTTP/1.1 200 OK\r\n")) << resp;
+    EXPECT_NE(resp.find("Content-Length: 13\r\n"), std::string::npos) << resp;
+    EXPECT_TRUE(resp.ends_with("\r\n\r\n")) << resp;
+  });
+}
+
+// A body larger than the response buffer goes out chunked (HTTP/1.1).
+TEST(Server, LargeBodyIsChunked) {
+  with_server([](http::ResponseWriter& w, http::Request&) {
+    std::string block(1000, 'x');
+    for (int i = 0; i < 100; ++i) w.write(block);
+  }, [](const std::string& addr) {
+    std::string resp = roundtrip(addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_NE(resp.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << resp.substr(0, 300);
+    EXPECT_TRUE(resp.ends_with("\r\n0\r\n\r\n"));
+    std::size_t xs = 0;
+    for (char c : resp.substr(resp.find("\r\n\r\n"))) xs += c == 'x';
+    EXPECT_EQ(xs, 100'000u);
+  });
+}
+
+// RFC 9110 §10.1.1: "Expect: 100-continue" is answered when the handler
+// reads the body.
+TEST(Server, ExpectContinueAnsweredOnFirstRead) {
+  with_server([](http::ResponseWriter& w, http::Request& r) {
+    auto [body, err] = r.body().read_all();
+    w.write(body);
+  }, [](const std::string& addr) {
+    auto [c, err] = net::dial("tcp", addr, 2s);
+    ASSERT_FALSE(err);
+    c.set_deadline(net::Clock::now() + 5s);
+    c.write(std::string_view("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                             "Expect: 100-continue\r\nConnection: close\r\n\r\n"));
+    char buf[256];
+    auto [n, rerr] = c.read(buf);
+    EXPECT_EQ(std::string_view(buf, n), "HTTP/1.1 100 Continue\r\n\r\n");
+    c.write(std::string_view("ping"));
+    std::string rest;
+    for (;;) {
+      auto [m, e] = c.read(buf);
+      rest.append(buf, m);
+      if (e) break;
+    }
+    EXPECT_TRUE(rest.ends_with("ping")) << rest;
+  });
+}
+
+// Go's Shutdown: stops accepting, waits for the in-flight request.
+TEST(Server, ShutdownLetsInFlightRequestsFinish) {
+  gofer::run([] {
+    auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
+    ASSERT_FALSE(err);
+    std::string addr = ln.addr().to_string();
+    http::Server server;
+    std::atomic<bool> in_handler{false};
+    server.handler = [&](http::ResponseWriter& w, http::Request&) {
+      in_handler = true;
+      gofer::sleep_for(200ms);
+      w.write("done");
+    };
+    gofer::WaitGroup wg;
+    wg.add(2);
+    gofer::Error serve_err;
+    gofer::go([&] {
+      serve_err = server.serve(ln);
+      wg.done();
+    });
+    std::string resp;
+    gofer::go([&] {
+      resp = roundtrip(addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "done");
+      wg.done();
+    });
+    while (!in_handler.load()) gofer::sleep_for(1ms);
+    EXPECT_FALSE(server.shutdown(net::Clock::now() + 5s));
+    wg.wait();
+    EXPECT_TRUE(resp.ends_with("done")) << resp;
+    EXPECT_EQ(serve_err, http::errc::server_closed);
+  }, {.procs = 2});
+}
+
+}  // namespace
