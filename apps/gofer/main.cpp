@@ -1,0 +1,103 @@
+// The gofer command: `gofer serve` runs the default site.
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <atomic>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "gofer/http/server.h"
+#include "gofer/runtime.h"
+#include "gofer/sync.h"
+#include "gofer/time.h"
+#include "site.h"
+
+namespace {
+
+struct ServeFlags {
+  std::string addr = "127.0.0.1:8080";
+  std::string root;
+  int procs = 0;
+  int grace_seconds = 10;
+};
+
+// SIGINT/SIGTERM are blocked in every thread (the runtime's Ms inherit the
+// mask) and taken by one thread with sigwait, which starts the graceful
+// shutdown on a goroutine.
+int serve(const ServeFlags& flags) {
+  if (!flags.root.empty()) {
+    struct stat st {};
+    if (::stat(flags.root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      fmt::print(stderr, "gofer: --root {}: not a directory\n", flags.root);
+      return 1;
+    }
+  }
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  int exit_code = 0;
+  gofer::run([&] {
+    gofer::http::Server server;
+    server.addr = flags.addr;
+    server.handler = gofer::app::make_site({.root = flags.root});
+    auto [ln, err] = gofer::net::listen("tcp", flags.addr);
+    if (err) {
+      fmt::print(stderr, "gofer: listen on {}: {}\n", flags.addr, err.message());
+      exit_code = 1;
+      return;
+    }
+    fmt::print("gofer: serving http://{} (procs {})\n", ln.addr().to_string(), gofer::procs());
+    std::fflush(stdout);
+    std::atomic<bool> serving{true};
+    gofer::WaitGroup shutdown_done;
+    std::thread waiter([&] {
+      int sig = 0;
+      sigwait(&sigs, &sig);
+      if (!serving.load()) return;  // woken by main below: serve() already ended
+      shutdown_done.add(1);
+      gofer::go([&, sig] {
+        fmt::print(stderr, "gofer: {} — shutting down\n", sig == SIGINT ? "interrupt" : "terminated");
+        auto deadline = gofer::net::Clock::now() + std::chrono::seconds(flags.grace_seconds);
+        if (server.shutdown(deadline)) fmt::print(stderr, "gofer: closed connections still open\n");
+        shutdown_done.done();
+      });
+    });
+    gofer::Error serve_err = server.serve(ln);
+    // serve() returned: shutdown began (or the listener failed); wait for
+    // the connections to finish, then for the signal thread.
+    while (server.open_connections() > 0) gofer::sleep_for(std::chrono::milliseconds(5));
+    if (serving.exchange(false)) pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+    shutdown_done.wait();
+    if (serve_err && serve_err != gofer::http::errc::server_closed) {
+      fmt::print(stderr, "gofer: serve: {}\n", serve_err.message());
+      exit_code = 1;
+    }
+  }, {.procs = flags.procs});
+  return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"gofer — Go's server model in C++: an HTTP/1.1 server and a look inside it"};
+  app.require_subcommand(1);
+  ServeFlags flags;
+  CLI::App* serve_cmd = app.add_subcommand("serve", "serve the default site (the seed's story, /hello, /echo, /static/)");
+  serve_cmd->add_option("--addr", flags.addr, "address to listen on")->capture_default_str();
+  serve_cmd->add_option("--root", flags.root, "directory served under /static/");
+  serve_cmd->add_option("--procs", flags.procs, "processors (Ps) that run goroutines; 0: GOFER_PROCS or all CPUs")
+      ->capture_default_str();
+  serve_cmd->add_option("--grace", flags.grace_seconds, "seconds to let requests finish on SIGINT/SIGTERM")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (serve_cmd->parsed()) return serve(flags);
+  return 0;
+}

@@ -1,0 +1,80 @@
+#include "site.h"
+
+#include <fmt/format.h>
+
+#include "gofer/http/file_server.h"
+#include "gofer/http/mux.h"
+#include "gofer/runtime.h"
+
+namespace gofer::app {
+namespace {
+
+constexpr std::string_view kStoryHead = R"(<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>gofer — what happens inside your server</title>
+<style>
+body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.6rem}ol li{margin:.6rem 0}code{background:#f3f3f3;padding:0 .2rem;border-radius:3px}
+.live{color:#0a5;font-weight:600}
+</style></head><body>
+<h1>What happens inside the computer when you run a gofer server</h1>
+<p>This page was served by gofer, Go's server model in C++. Every step below
+happened for <em>this</em> request; the green figures are its own.</p>
+<ol>
+)";
+
+}  // namespace
+
+http::Handler make_site(const SiteOptions& options) {
+  auto mux = std::make_shared<http::ServeMux>();
+
+  mux->handle_func("GET /{$}", [](http::ResponseWriter& w, http::Request& r) {
+    w.header().set("Content-Type", "text/html; charset=utf-8");
+    w.write(kStoryHead);
+    w.write(fmt::format(
+        "<li>The server asked the OS for a socket and got a <b>file descriptor</b>; the main "
+        "goroutine waits on it in <code>accept</code>.</li>\n"
+        "<li>Your browser connected from <span class=live>{}</span>. The kernel queued the "
+        "connection; the runtime's netpoller saw the listening fd become ready and woke the "
+        "accepting goroutine.</li>\n"
+        "<li>A new <b>goroutine</b> took the connection: this one is goroutine "
+        "<span class=live>{}</span>, one of <span class=live>{}</span> alive now, running on one of "
+        "<span class=live>{}</span> processors (Ps).</li>\n"
+        "<li>It read your request (<span class=live>{} {}</span>) — when no bytes were there "
+        "yet, it parked and its thread ran other goroutines; epoll told the runtime when they "
+        "arrived.</li>\n"
+        "<li>The handler ran and wrote this page into the connection's buffer; it leaves in one "
+        "<code>writev</code>.</li>\n"
+        "<li>With no requests, the server sleeps: its threads wait in <code>epoll_wait</code> or "
+        "on a futex, using no CPU.</li>\n</ol>\n"
+        "<p>Try <a href=\"/hello\">/hello</a>, or <code>curl -d hi {}/echo</code>.</p>\n"
+        "</body></html>\n",
+        r.remote_addr.to_string(), gofer::this_goroutine_id(), gofer::num_goroutines(),
+        gofer::procs(), r.method, r.target, r.host));
+  });
+
+  mux->handle_func("/hello", [](http::ResponseWriter& w, http::Request&) {
+    w.header().set("Content-Type", "text/plain");
+    w.write("Hello, World!");
+  });
+
+  mux->handle_func("POST /echo", [](http::ResponseWriter& w, http::Request& r) {
+    auto [body, err] = r.body().read_all();
+    if (err) {
+      http::error(w, err == http::errc::body_too_large ? "request body too large" : "bad body",
+                  err == http::errc::body_too_large ? http::status_payload_too_large
+                                                    : http::status_bad_request);
+      return;
+    }
+    std::string_view type = r.header("Content-Type");
+    w.header().set("Content-Type", type.empty() ? "application/octet-stream" : type);
+    w.write(body);
+  });
+
+  if (!options.root.empty()) {
+    mux->handle("/static/", http::strip_prefix("/static", http::file_server(options.root)));
+  }
+
+  return [mux](http::ResponseWriter& w, http::Request& r) { (*mux)(w, r); };
+}
+
+}  // namespace gofer::app

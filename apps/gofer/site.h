@@ -1,0 +1,17 @@
+// The default site of `gofer serve`: the seed's story, the benchmark
+// endpoint, an echo endpoint and static files.
+#pragma once
+
+#include <string>
+
+#include "gofer/http/server.h"
+
+namespace gofer::app {
+
+struct SiteOptions {
+  std::string root;  // files served under /static/; empty: none
+};
+
+http::Handler make_site(const SiteOptions& options);
+
+}  // namespace gofer::app

@@ -1,0 +1,3 @@
+module goferbench/http
+
+go 1.19
