@@ -1,0 +1,106 @@
+// dial: resolve, then connect to each address in turn (Go's net.Dialer
+// without Happy Eyeballs: addresses are tried one after the other, each
+// with a share of the time left, as Go does for a single address family).
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "gofer/net.h"
+#include "net/fd.h"
+#include "net/resolve.h"
+#include "net/sockaddr.h"
+#include "net/sys.h"
+#include "runtime/park.h"
+
+namespace gofer::net {
+namespace {
+
+using detail::Network;
+using detail::sys_error;
+
+// Go's partialDeadline: an equal share of the time left for each remaining
+// address, but at least 2 s each when there is that much time.
+Result<std::int64_t> partial_deadline(std::int64_t now, std::int64_t deadline, std::size_t remaining) {
+  if (deadline == 0) return {0, {}};
+  std::int64_t left = deadline - now;
+  if (left <= 0) return {0, errc::timeout};
+  constexpr std::int64_t kSaneMinimum = 2'000'000'000;
+  std::int64_t share = left / static_cast<std::int64_t>(remaining);
+  if (share < kSaneMinimum) share = std::min(left, kSaneMinimum);
+  return {now + share, {}};
+}
+
+Result<Conn> dial_one(const Addr& remote, std::int64_t deadline) {
+  const bool tcp = remote.family() != AF_UNIX;
+  // Go's selfConnect: a dial to a local port that nobody listens on may pick
+  // that very port as its ephemeral port and connect to itself (TCP
+  // simultaneous open). Detect it and try again, twice at most.
+  for (int attempt = 0;; ++attempt) {
+    int fd = sys::socket(remote.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return {Conn{}, sys_error(-fd)};
+    if (tcp) sys::setsockopt_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);  // as Go does
+    Error err;
+    auto impl = std::make_unique<Conn::Impl>(fd, remote, &err);
+    if (err) return {Conn{}, err};
+    if ((err = impl->fd.connect(remote, deadline))) return {Conn{}, err};
+    if (tcp && attempt < 2 && impl->fd.local_addr() == remote) continue;  // impl closes it
+    return {Conn(std::move(impl)), {}};
+  }
+}
+
+}  // namespace
+
+Result<Conn> dial(std::string_view network, std::string_view address, std::chrono::nanoseconds timeout) {
+  auto [net, nerr] = detail::parse_network(network);
+  if (nerr) return {Conn{}, nerr};
+  const std::int64_t deadline = timeout.count() > 0 ? runtime::nanotime() + timeout.count() : 0;
+
+  if (net == Network::unix_stream) {
+    auto [addr, err] = detail::unix_addr(address);
+    if (err) return {Conn{}, err};
+    return dial_one(addr, deadline);
+  }
+
+  auto [hostport, serr] = split_host_port(address);
+  if (serr) return {Conn{}, serr};
+  auto [host, port_name] = hostport;
+  auto [port, perr] = detail::parse_port(port_name);
+  if (perr) return {Conn{}, perr};
+
+  std::vector<Addr> addrs;
+  Addr literal;
+  Error err;
+  if (host.empty()) {
+    // Go: "if the host is empty … the local system is assumed".
+    addrs.push_back(detail::loopback_addr(net == Network::tcp6 ? AF_INET6 : AF_INET, port));
+  } else if (detail::parse_ip(host, port, &literal, &err)) {
+    if (err) return {Conn{}, err};
+    if ((net == Network::tcp4 && literal.family() != AF_INET) ||
+        (net == Network::tcp6 && literal.family() != AF_INET6)) {
+      return {Conn{}, errc::bad_address};
+    }
+    addrs.push_back(literal);
+  } else {
+    auto [list, rerr] = detail::resolve(net, host, port, deadline);
+    if (rerr) return {Conn{}, rerr};
+    addrs = std::move(list);
+  }
+
+  Error first;  // Go reports the first address's error
+  for (std::size_t i = 0; i < addrs.size(); ++i) {
+    auto [part, derr] = partial_deadline(runtime::nanotime(), deadline, addrs.size() - i);
+    if (derr) {
+      if (!first) first = derr;
+      break;
+    }
+    auto r = dial_one(addrs[i], part);
+    if (!r.err) return r;
+    if (!first) first = r.err;
+  }
+  return {Conn{}, first};
+}
+
+}  // namespace gofer::net

@@ -1,0 +1,113 @@
+// NetFd: one non-blocking socket and the goroutines that use it — Go's
+// internal/poll.FD. Everything in net that touches an fd goes through here.
+//
+// The loop (Go's FD.Read/Write/Accept): take the direction's lock and a
+// reference (FdMutex), fail fast on close or an expired deadline, then try the
+// syscall; on EAGAIN park on the PollDesc until the netpoller reports the fd
+// ready, and try again. With the fd ready a read or write costs one syscall
+// and a few atomic operations — no lock, no allocation.
+//
+// Close (invariant 7 of DESIGN.md): close() sets the closed bit (no new
+// operation can start), evicts the PollDesc (parked readers and writers wake
+// with errc::closed), interrupts an accept back-off, and drops its reference.
+// The last reference to go — close() itself, or the operation that was still
+// in flight — unregisters the fd from the poller and closes it, exactly once.
+// close() waits for that (the operations it woke finish promptly), so when
+// it returns the fd number is free, and the owner may free the NetFd.
+//
+// Rejected: closing in close() whatever runs (a concurrent read would hit a
+// reused fd number); a std::mutex per direction (a lock on the hot path, and
+// it would block the thread, not the goroutine).
+#pragma once
+
+#include <sys/uio.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "gofer/error.h"
+#include "gofer/net.h"
+#include "net/fd_mutex.h"
+#include "net/wakeup.h"
+
+namespace gofer::runtime {
+struct PollDesc;
+}
+
+namespace gofer::net::detail {
+
+// errno → Error (std::system_category; compares equal to std::errc values).
+inline Error sys_error(int errnum) noexcept { return {errnum, std::system_category()}; }
+
+// The steady_clock time point as a runtime nanotime() deadline: 0 for none,
+// >= 1 otherwise (a time at or before now expires at once). Both clocks read
+// CLOCK_MONOTONIC on Linux (checked by a test).
+std::int64_t to_nanotime(Deadline d) noexcept;
+
+class NetFd {
+ public:
+  // Registers `sysfd` (non-blocking, close-on-exec) with the netpoller and
+  // takes ownership; on failure closes it and returns the error in *err.
+  NetFd(int sysfd, Error* err);
+  NetFd(const NetFd&) = delete;
+  NetFd& operator=(const NetFd&) = delete;
+  // close() if still open.
+  ~NetFd();
+
+  Result<std::size_t> read(std::span<char> buf);
+  Result<std::size_t> write(std::span<const char> buf);
+  Result<std::size_t> writev(std::span<const iovec> bufs);
+  // A new non-blocking, close-on-exec socket (not yet registered) and its
+  // peer's address. Backs off on EMFILE & co (see Listener::accept).
+  Result<int> accept(Addr* remote);
+  // Non-blocking connect; waits for the handshake until `deadline`
+  // (nanotime; 0: none), which is the write deadline meanwhile.
+  Error connect(const Addr& remote, std::int64_t deadline);
+
+  Error close();
+  Error shutdown(int how);
+  Error set_deadline(Deadline d, int mode);  // mode: 'r', 'w' or 'b'
+  Error setsockopt_int(int level, int name, int value);
+  Addr local_addr() const;
+  int sysfd() const noexcept;  // -1 once closed
+
+  bool ok() const noexcept { return pd_ != nullptr; }
+
+ private:
+  class OpGuard;
+
+  Error prepare_read();
+  Error prepare_write();
+  Error wait(int mode);
+  Error backoff_sleep(std::int64_t until);
+  // The last reference went: unregister and close the fd, then let close()
+  // return.
+  void destroy();
+
+  int sysfd_ = -1;
+  runtime::PollDesc* pd_ = nullptr;
+  mutable FdMutex mu_;
+  Wakeup destroyed_;  // notified by destroy(); close() waits on it
+  Wakeup backoff_;    // close() interrupts accept's back-off sleep
+};
+
+}  // namespace gofer::net::detail
+
+namespace gofer::net {
+
+struct Conn::Impl {
+  Impl(int sysfd, const Addr& remote, Error* err) : fd(sysfd, err), remote(remote) {}
+  detail::NetFd fd;
+  Addr remote;
+};
+
+struct Listener::Impl {
+  Impl(int sysfd, Error* err) : fd(sysfd, err) {}
+  detail::NetFd fd;
+  Addr local;
+  std::string unlink_path;  // a Unix socket file this listener created
+};
+
+}  // namespace gofer::net

@@ -1,0 +1,76 @@
+#include "net/sys.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+// noinline (and noipa for GCC): even with LTO, each call reads the errno of
+// the thread it runs on (see sys.h).
+#if defined(__clang__)
+#define GOFER_SYSCALL __attribute__((noinline))
+#else
+#define GOFER_SYSCALL __attribute__((noinline, noipa))
+#endif
+
+namespace gofer::net::sys {
+
+GOFER_SYSCALL ssize_t read(int fd, void* buf, std::size_t n) noexcept {
+  ssize_t r = ::read(fd, buf, n);
+  return r >= 0 ? r : -errno;
+}
+
+GOFER_SYSCALL ssize_t send(int fd, const void* buf, std::size_t n, int flags) noexcept {
+  ssize_t r = ::send(fd, buf, n, flags);
+  return r >= 0 ? r : -errno;
+}
+
+GOFER_SYSCALL ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept {
+  ssize_t r = ::sendmsg(fd, msg, flags);
+  return r >= 0 ? r : -errno;
+}
+
+GOFER_SYSCALL int accept4(int fd, sockaddr* sa, socklen_t* len, int flags) noexcept {
+  int r = ::accept4(fd, sa, len, flags);
+  return r >= 0 ? r : -errno;
+}
+
+GOFER_SYSCALL int connect(int fd, const sockaddr* sa, socklen_t len) noexcept {
+  return ::connect(fd, sa, len) == 0 ? 0 : -errno;
+}
+
+GOFER_SYSCALL int socket(int domain, int type, int protocol) noexcept {
+  int r = ::socket(domain, type, protocol);
+  return r >= 0 ? r : -errno;
+}
+
+GOFER_SYSCALL int bind(int fd, const sockaddr* sa, socklen_t len) noexcept {
+  return ::bind(fd, sa, len) == 0 ? 0 : -errno;
+}
+
+GOFER_SYSCALL int listen(int fd, int backlog) noexcept {
+  return ::listen(fd, backlog) == 0 ? 0 : -errno;
+}
+
+GOFER_SYSCALL int shutdown(int fd, int how) noexcept {
+  return ::shutdown(fd, how) == 0 ? 0 : -errno;
+}
+
+GOFER_SYSCALL int setsockopt_int(int fd, int level, int name, int value) noexcept {
+  return ::setsockopt(fd, level, name, &value, sizeof value) == 0 ? 0 : -errno;
+}
+
+GOFER_SYSCALL int getsockopt_int(int fd, int level, int name, int* value) noexcept {
+  socklen_t len = sizeof *value;
+  return ::getsockopt(fd, level, name, value, &len) == 0 ? 0 : -errno;
+}
+
+GOFER_SYSCALL int getsockname(int fd, sockaddr* sa, socklen_t* len) noexcept {
+  return ::getsockname(fd, sa, len) == 0 ? 0 : -errno;
+}
+
+GOFER_SYSCALL int getpeername(int fd, sockaddr* sa, socklen_t* len) noexcept {
+  return ::getpeername(fd, sa, len) == 0 ? 0 : -errno;
+}
+
+GOFER_SYSCALL int close(int fd) noexcept { return ::close(fd) == 0 ? 0 : -errno; }
+
+}  // namespace gofer::net::sys
