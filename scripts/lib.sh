@@ -18,5 +18,5 @@ ensure_packages() {
 
 # What building gofer needs.
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost-context-dev libfmt-dev libcli11-dev)
-TEST_PACKAGES=(libgtest-dev libgmock-dev libhttp-parser-dev clang libclang-rt-14-dev)
+TEST_PACKAGES=(libgtest-dev libgmock-dev libhttp-parser-dev nlohmann-json3-dev clang libclang-rt-14-dev)
 BENCH_PACKAGES=(libbenchmark-dev golang-go wrk nginx-light h2o)

@@ -23,7 +23,15 @@ struct ServeFlags {
   std::string root;
   int procs = 0;
   int grace_seconds = 10;
+  bool no_debug = false;
+  bool debug_public = false;
 };
+
+// The debug pages show the server's insides: only on loopback unless asked.
+bool is_loopback(const gofer::net::Addr& a) {
+  std::string s = a.to_string();
+  return s.starts_with("127.") || s.starts_with("[::1]") || a.family() == AF_UNIX;
+}
 
 // SIGINT/SIGTERM are blocked in every thread (the runtime's Ms inherit the
 // mask) and taken by one thread with sigwait, which starts the graceful
@@ -46,13 +54,14 @@ int serve(const ServeFlags& flags) {
   gofer::run([&] {
     gofer::http::Server server;
     server.addr = flags.addr;
-    server.handler = gofer::app::make_site({.root = flags.root});
     auto [ln, err] = gofer::net::listen("tcp", flags.addr);
     if (err) {
       fmt::print(stderr, "gofer: listen on {}: {}\n", flags.addr, err.message());
       exit_code = 1;
       return;
     }
+    bool debug = !flags.no_debug && (flags.debug_public || is_loopback(ln.addr()));
+    server.handler = gofer::app::make_site({.root = flags.root, .debug = debug, .server = &server});
     fmt::print("gofer: serving http://{} (procs {})\n", ln.addr().to_string(), gofer::procs());
     std::fflush(stdout);
     std::atomic<bool> serving{true};
@@ -97,6 +106,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_option("--grace", flags.grace_seconds, "seconds to let requests finish on SIGINT/SIGTERM")
       ->capture_default_str();
+  serve_cmd->add_flag("--no-debug", flags.no_debug, "do not serve /debug/ and /metrics");
+  serve_cmd->add_flag("--debug-public", flags.debug_public,
+                      "serve /debug/ and /metrics on a non-loopback address too");
   CLI11_PARSE(app, argc, argv);
   if (serve_cmd->parsed()) return serve(flags);
   return 0;

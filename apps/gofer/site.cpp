@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "gofer/debug.h"
 #include "gofer/http/file_server.h"
 #include "gofer/http/mux.h"
 #include "gofer/runtime.h"
@@ -73,6 +74,8 @@ http::Handler make_site(const SiteOptions& options) {
   if (!options.root.empty()) {
     mux->handle("/static/", http::strip_prefix("/static", http::file_server(options.root)));
   }
+
+  if (options.debug) debug::register_handlers(*mux, options.server);
 
   return [mux](http::ResponseWriter& w, http::Request& r) { (*mux)(w, r); };
 }

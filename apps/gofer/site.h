@@ -9,7 +9,9 @@
 namespace gofer::app {
 
 struct SiteOptions {
-  std::string root;  // files served under /static/; empty: none
+  std::string root;    // files served under /static/; empty: none
+  bool debug = false;  // serve /debug/… and /metrics
+  const http::Server* server = nullptr;  // for the HTTP metrics
 };
 
 http::Handler make_site(const SiteOptions& options);

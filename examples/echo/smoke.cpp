@@ -78,7 +78,9 @@ int main(int argc, char** argv) {
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   char* args[] = {argv[1], const_cast<char*>("--addr"), const_cast<char*>("127.0.0.1:0"),
                   const_cast<char*>("--procs"), const_cast<char*>("2"), nullptr};
-  if (::posix_spawn(&g_server, argv[1], &fa, nullptr, args, environ) != 0) fail("cannot start the server");
+  int spawned = ::posix_spawn(&g_server, argv[1], &fa, nullptr, args, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (spawned != 0) fail("cannot start the server");
   ::close(out[1]);
 
   std::string line = read_line(out[0]);

@@ -149,9 +149,7 @@ class ChanBase {
     if (!core()) block_forever_send_nil();
     core()->send(&v);
   }
-  void send(const T& v) const
-    requires std::copy_constructible<T>
-  {
+  void send(const T& v) const requires std::copy_constructible<T> {
     T copy(v);
     send(std::move(copy));
   }
@@ -160,9 +158,7 @@ class ChanBase {
     if (!core()) return SendStatus::full;
     return static_cast<SendStatus>(core()->try_send(&v));
   }
-  SendStatus try_send(const T& v) const
-    requires std::copy_constructible<T>
-  {
+  SendStatus try_send(const T& v) const requires std::copy_constructible<T> {
     T copy(v);
     return try_send(std::move(copy));
   }
@@ -390,13 +386,14 @@ RecvCase<T, std::decay_t<F>> recv_case(const RecvChan<T>& ch, F&& f = {}) {
 // A send case; `value` is converted to T at once (as Go evaluates it) and
 // sent only if this case is chosen. `f` takes nothing.
 template <class T, class U, class F = detail::NoAction>
-  requires std::constructible_from<T, U&&>
-SendCase<T, std::decay_t<F>> send_case(const Chan<T>& ch, U&& value, F&& f = {}) {
+requires std::constructible_from<T, U&&> SendCase<T, std::decay_t<F>> send_case(const Chan<T>& ch,
+                                                                                U&& value,
+                                                                                F&& f = {}) {
   return {chan_ref(ch), T(std::forward<U>(value)), std::forward<F>(f)};
 }
 template <class T, class U, class F = detail::NoAction>
-  requires std::constructible_from<T, U&&>
-SendCase<T, std::decay_t<F>> send_case(const SendChan<T>& ch, U&& value, F&& f = {}) {
+requires std::constructible_from<T, U&&> SendCase<T, std::decay_t<F>> send_case(
+    const SendChan<T>& ch, U&& value, F&& f = {}) {
   return {chan_ref(ch), T(std::forward<U>(value)), std::forward<F>(f)};
 }
 template <class F = detail::NoAction>
@@ -429,7 +426,8 @@ concept SelectCaseLike =
 // goroutine unless it has a default case (then it never parks).
 template <detail::SelectCaseLike... Cases>
 int select(Cases&&... cases) {
-  constexpr std::size_t kDefaults = (0 + ... + detail::IsDefaultCase<std::remove_cvref_t<Cases>>::value);
+  constexpr std::size_t kDefaults =
+      (0 + ... + detail::IsDefaultCase<std::remove_cvref_t<Cases>>::value);
   static_assert(kDefaults <= 1, "select: at most one default case");
   constexpr std::size_t kChanCases = sizeof...(Cases) - kDefaults;
   static_assert(kChanCases < 0x8000, "select: too many cases");
@@ -472,8 +470,8 @@ int select(Cases&&... cases) {
 class SelectCase {
  public:
   template <class C>
-    requires detail::SelectCaseLike<C> && (!std::is_reference_v<C>)
-  SelectCase(C&& c)  // NOLINT(google-explicit-constructor): reads like a list of cases
+  requires detail::SelectCaseLike<C> &&(!std::is_reference_v<C>)
+      SelectCase(C&& c)  // NOLINT(google-explicit-constructor): reads like a list of cases
       : impl_(std::make_unique<Impl<C>>(std::move(c))),
         is_default_(detail::IsDefaultCase<C>::value) {}
 

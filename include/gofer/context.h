@@ -17,7 +17,9 @@
 //
 // Deadlines run on runtime::Timer; a deadline's cancellation runs right on
 // the timer's scheduler stack (it only takes short locks and closes
-// channels), not on a new goroutine as Go's time.AfterFunc would.
+// channels), not on a new goroutine as Go's time.AfterFunc would. Like any
+// timer, a context with a deadline must not outlive the gofer::run() that
+// made it.
 //
 // Unlike Go:
 //   - Context is a shared handle (std::shared_ptr semantics); a default-
@@ -94,9 +96,7 @@ class ValueCtxBase : public ContextImpl {
       : parent_(std::move(parent)), key_(key) {}
   RecvChan<Empty> done() const override { return parent_->done(); }
   std::error_code err() const override { return parent_->err(); }
-  std::optional<TimePoint> deadline() const override {
-    return parent_->deadline();
-  }
+  std::optional<TimePoint> deadline() const override { return parent_->deadline(); }
   const void* value(const void* key) const override {
     return key == key_ ? stored() : parent_->value(key);
   }
@@ -135,9 +135,7 @@ class Context {
   // context_errc::deadline_exceeded, and never changes again.
   std::error_code err() const { return impl_->err(); }
   // The time after which the context is cancelled, if any.
-  std::optional<TimePoint> deadline() const {
-    return impl_->deadline();
-  }
+  std::optional<TimePoint> deadline() const { return impl_->deadline(); }
   // The value stored under key by with_value in this context or an ancestor,
   // or nullptr. The pointee lives as long as the context.
   template <class T>
@@ -146,9 +144,7 @@ class Context {
   }
 
   // Same context node.
-  friend bool operator==(const Context& a, const Context& b) noexcept {
-    return a.impl_ == b.impl_;
-  }
+  friend bool operator==(const Context& a, const Context& b) noexcept { return a.impl_ == b.impl_; }
 
  private:
   friend struct detail::ContextAccess;
@@ -197,8 +193,8 @@ WithCancel with_timeout(const Context& parent, Duration timeout);
 // A child that carries `value` under `key` (Go's context.WithValue).
 template <class T, class U>
 Context with_value(const Context& parent, const ContextKey<T>& key, U&& value) {
-  return Context(std::make_shared<const detail::ValueCtx<T>>(parent.impl_, &key,
-                                                             T(std::forward<U>(value))));
+  return Context(
+      std::make_shared<const detail::ValueCtx<T>>(parent.impl_, &key, T(std::forward<U>(value))));
 }
 
 }  // namespace gofer

@@ -119,7 +119,7 @@ class Mutex {
  private:
   friend class RWMutex;
   static constexpr std::int32_t kLocked = 1;
-  static constexpr std::int32_t kWoken = 2;     // a woken/spinning waiter exists: don't wake another
+  static constexpr std::int32_t kWoken = 2;  // a woken/spinning waiter exists: don't wake another
   static constexpr std::int32_t kStarving = 4;  // starvation mode
   static constexpr int kWaiterShift = 3;        // bits above: number of parked waiters
 

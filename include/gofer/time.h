@@ -12,7 +12,9 @@
 // (after_func). An idle process whose goroutines all sleep costs no CPU.
 //
 // Times are std::chrono::steady_clock time points, which on Linux read the
-// same CLOCK_MONOTONIC as the runtime's nanotime().
+// same CLOCK_MONOTONIC as the runtime's nanotime(). Timers live in the
+// running runtime's heaps: a Timer or Ticker (or a Context with a deadline)
+// must not outlive the gofer::run() during which it was armed.
 //
 // Timer and Ticker follow Go 1.23: stop() and reset() guarantee that no value
 // from before the call is received after it (a fired-but-unreceived value is
@@ -74,7 +76,7 @@ class Timer {
   friend Timer after_func(Duration d, std::function<void()> f);
   Timer(Duration d, std::function<void()> f);
 
-  Chan<TimePoint> c_;                       // nil for after_func timers
+  Chan<TimePoint> c_;                        // nil for after_func timers
   std::shared_ptr<detail::TimerImpl> impl_;  // after c_: destroyed (stopped) first
 };
 

@@ -20,6 +20,7 @@ void ConnBody::start(const Framing& framing) {
   chunked_.reset();
   data_off_ = data_len_ = 0;
   sticky_ = {};
+  bytes_ = 0;
 }
 
 Error ConnBody::fill() {
@@ -69,6 +70,7 @@ Result<std::size_t> ConnBody::read(std::span<char> buf) {
     n = got;
   }
   remaining_ -= n;
+  bytes_ += n;
   if (remaining_ == 0) finished_ = true;
   return {n, {}};
 }
@@ -81,6 +83,7 @@ Result<std::size_t> ConnBody::read_chunked(std::span<char> buf) {
       std::memcpy(buf.data(), c.rbuf.get() + data_off_, n);
       data_off_ += n;
       data_len_ -= n;
+      bytes_ += n;
       return {n, {}};
     }
     std::string_view input(c.rbuf.get() + c.rpos, c.rlen - c.rpos);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "gofer/runtime.h"
+#include "runtime/park.h"
 #include "http/server_state.h"
 
 namespace gofer::http::detail {
@@ -146,6 +147,7 @@ void ServedConn::serve() {
     }
     rpos = head_end = parsed.consumed;
     ++requests;
+    std::int64_t started = runtime::nanotime();
 
     // 2. The Request: views into rbuf.
     Request& r = request;
@@ -190,6 +192,8 @@ void ServedConn::serve() {
         error(response, "Internal Server Error", status_internal_server_error);
         response.finish();
       }
+      s.record(r.method, status_internal_server_error, runtime::nanotime() - started, head_end,
+               response.bytes_out());
       return;
     }
 
@@ -197,7 +201,8 @@ void ServedConn::serve() {
     //    that the next request starts at the right byte.
     if (!body.finished() && !body.drain(kMaxDrain)) response.set_close_after();
     if (response.finish()) return;
-    s.requests_served.fetch_add(1, std::memory_order_relaxed);
+    s.record(r.method, response.status(), runtime::nanotime() - started, head_end + body.bytes_read(),
+             response.bytes_out());
     if (response.close_after() || !keep_alive) {
       conn.close_write();  // let the client read everything before the FIN
       return;

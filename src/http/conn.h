@@ -29,6 +29,7 @@ class ConnBody final : public Body {
 
   void start(const Framing& framing);
   bool finished() const noexcept { return finished_; }
+  std::uint64_t bytes_read() const noexcept { return bytes_; }
   // Reads and drops the rest of the body, up to `limit` bytes. True if the
   // body ended within the limit (the connection can then carry on).
   bool drain(std::size_t limit);
@@ -48,6 +49,7 @@ class ConnBody final : public Body {
   std::size_t data_off_ = 0;  // decoded chunk data not yet handed out
   std::size_t data_len_ = 0;
   Error sticky_;  // an error seen by read; later reads return it again
+  std::uint64_t bytes_ = 0;  // body bytes handed to the handler
 };
 
 // What the handler writes to (Go's http.response).
@@ -68,6 +70,7 @@ class ConnResponse final : public ResponseWriter {
   void set_close_after() noexcept { close_after_ = true; }
   int status() const noexcept { return status_; }
   std::uint64_t body_bytes() const noexcept { return body_written_; }
+  std::uint64_t bytes_out() const noexcept { return bytes_out_; }
 
  private:
   // Formats the status line and header fields into the write buffer.
@@ -86,7 +89,7 @@ class ConnResponse final : public ResponseWriter {
   bool body_allowed_ = true;
   std::int64_t declared_length_ = -1;  // Content-Length set by the handler
   std::uint64_t body_written_ = 0;
-  std::size_t body_start_ = 0;  // offset of the body in the write buffer
+  std::uint64_t bytes_out_ = 0;  // bytes sent for this response
 };
 
 struct ServedConn {

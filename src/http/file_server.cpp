@@ -449,7 +449,13 @@ std::string random_boundary() {
 
 // Set once openat2 turned out to be unavailable: ENOSYS (kernel < 5.6) or
 // a seccomp filter that refuses it (EPERM even for the root itself).
+// Relaxed loads and stores: a hint that orders nothing else; a thread that
+// still sees false pays one more failed openat2.
 std::atomic<bool> g_no_openat2{false};
+
+// openat2 answers EAGAIN when a concurrent rename could have let ".." escape;
+// retrying is the documented response, but not forever.
+constexpr int kOpenat2Retries = 16;
 
 constexpr int kOpenFlags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
 
@@ -496,11 +502,11 @@ int detail::open_beneath_checked(int root_fd, const char* rel) {
 
 int detail::open_beneath(int root_fd, const char* rel) {
   if (!g_no_openat2.load(std::memory_order_relaxed)) {
-    for (;;) {
+    for (int attempt = 0;; ++attempt) {
       long fd = openat2_beneath(root_fd, rel);
       if (fd >= 0) return static_cast<int>(fd);
       int err = errno;
-      if (err == EINTR || err == EAGAIN) continue;
+      if ((err == EINTR || err == EAGAIN) && attempt < kOpenat2Retries) continue;
       if (err != ENOSYS && err != EPERM) return -err;
       long probe = openat2_beneath(root_fd, ".");
       if (probe >= 0) {
@@ -671,7 +677,7 @@ int read_dir(int fd, std::vector<DirEntry>& out) {
   return result;
 }
 
-void dir_list(ResponseWriter& w, const Request& r, int fd) {
+void dir_list(ResponseWriter& w, int fd) {
   std::vector<DirEntry> entries;
   int err = fs_call([&] { return read_dir(fd, entries); });
   if (err != 0) {
@@ -944,7 +950,7 @@ void FileServer::operator()(ResponseWriter& w, Request& r) const {
       return;
     }
     set_last_modified(w, modtime);
-    dir_list(w, r, o.fd.get());
+    dir_list(w, o.fd.get());
     return;
   }
 

@@ -16,6 +16,7 @@
 #include <system_error>
 
 #include "http/request_copy.h"
+#include "http/sniff.h"
 
 namespace gofer::http::httptest {
 
@@ -31,8 +32,17 @@ void ResponseRecorder::write_header(int code_) {
 
 Result<std::size_t> ResponseRecorder::write(std::string_view data) {
   if (!wrote_header_) write_header(status_ok);
+  if (body.empty() && !data.empty()) sniff(data);
   body.append(data);
   return {data.size(), {}};
+}
+
+void ResponseRecorder::sniff(std::string_view first_bytes) {
+  // As the server does: a body without a Content-Type gets a sniffed one.
+  if (header_.has("Content-Type") || header_.has("Transfer-Encoding")) return;
+  std::string_view type = detail::detect_content_type(first_bytes);
+  header_.set("Content-Type", type);
+  snapshot_.set("Content-Type", type);
 }
 
 Error ResponseRecorder::flush() {
@@ -53,6 +63,7 @@ Result<std::size_t> ResponseRecorder::send_file(int fd, std::int64_t offset, std
       return {done, std::error_code(errno, std::system_category())};
     }
     if (n == 0) break;
+    if (body.empty()) sniff(std::string_view(buf, static_cast<std::size_t>(n)));
     body.append(buf, static_cast<std::size_t>(n));
     done += static_cast<std::size_t>(n);
   }

@@ -72,6 +72,7 @@ void ConnResponse::reset(bool head_request, bool keep_alive, int proto_minor) {
   body_allowed_ = true;
   declared_length_ = -1;
   body_written_ = 0;
+  bytes_out_ = 0;
 }
 
 void ConnResponse::write_header(int code) {
@@ -154,7 +155,11 @@ Error ConnResponse::send_buffered() {
     }
   }
   Error err;
-  if (n > 0) err = conn_->conn.writev(std::span<const iovec>(iov, n)).err;
+  if (n > 0) {
+    auto [sent, e] = conn_->conn.writev(std::span<const iovec>(iov, n));
+    bytes_out_ += sent;
+    err = e;
+  }
   head.clear();
   body.clear();
   return err;
@@ -194,7 +199,11 @@ Error ConnResponse::finish() {
   }
   Error err = send_buffered();
   if (err) return err;
-  if (chunked_) return conn_->conn.write(std::string_view("0\r\n\r\n")).err;
+  if (chunked_) {
+    auto [sent, e] = conn_->conn.write(std::string_view("0\r\n\r\n"));
+    bytes_out_ += sent;
+    return e;
+  }
   if (declared_length_ >= 0 && body_written_ < static_cast<std::uint64_t>(declared_length_)) {
     close_after_ = true;  // the client waits for bytes that will not come
   }

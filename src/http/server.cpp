@@ -19,6 +19,60 @@ Server::~Server() = default;
 
 std::size_t Server::open_connections() const { return state_->shared->open.load(); }
 
+namespace detail {
+
+const std::string_view kMethodNames[ServerState::kMethods] = {"GET",    "HEAD",  "POST",    "PUT",
+                                                              "DELETE", "PATCH", "OPTIONS", "OTHER"};
+
+int method_index(std::string_view method) noexcept {
+  for (int i = 0; i + 1 < ServerState::kMethods; ++i) {
+    if (kMethodNames[i] == method) return i;
+  }
+  return ServerState::kMethods - 1;
+}
+
+void ServerState::record(std::string_view method, int code, std::int64_t latency_ns,
+                         std::uint64_t in, std::uint64_t out) {
+  requests_served.fetch_add(1, std::memory_order_relaxed);
+  by_method_code[method_index(method)][code >= 0 && code < kCodes ? code : 0].fetch_add(
+      1, std::memory_order_relaxed);
+  double seconds = static_cast<double>(latency_ns) * 1e-9;
+  int b = 0;
+  while (seconds > kBounds[b]) ++b;
+  latency_buckets[b].fetch_add(1, std::memory_order_relaxed);
+  latency_sum_ns.fetch_add(static_cast<std::uint64_t>(latency_ns), std::memory_order_relaxed);
+  bytes_read.fetch_add(in, std::memory_order_relaxed);
+  bytes_written.fetch_add(out, std::memory_order_relaxed);
+}
+
+}  // namespace detail
+
+ServerStats Server::stats() const {
+  const auto& s = *state_->shared;
+  ServerStats out;
+  out.connections_accepted = s.connections_accepted.load(std::memory_order_relaxed);
+  out.open_connections = s.open.load(std::memory_order_relaxed);
+  out.bytes_read = s.bytes_read.load(std::memory_order_relaxed);
+  out.bytes_written = s.bytes_written.load(std::memory_order_relaxed);
+  for (int m = 0; m < detail::ServerState::kMethods; ++m) {
+    for (int code = 0; code < detail::ServerState::kCodes; ++code) {
+      std::uint64_t n = s.by_method_code[m][code].load(std::memory_order_relaxed);
+      if (n != 0) out.requests.push_back({detail::kMethodNames[m], code, n});
+    }
+  }
+  std::uint64_t cumulative = 0;
+  for (int b = 0; b < detail::ServerState::kBuckets; ++b) {
+    cumulative += s.latency_buckets[b].load(std::memory_order_relaxed);
+    if (b + 1 < detail::ServerState::kBuckets) {
+      out.latency_bounds.push_back(detail::ServerState::kBounds[b]);
+      out.latency_cumulative.push_back(cumulative);
+    }
+  }
+  out.latency_count = cumulative;
+  out.latency_sum_seconds = static_cast<double>(s.latency_sum_ns.load(std::memory_order_relaxed)) * 1e-9;
+  return out;
+}
+
 Error Server::listen_and_serve() {
   auto [ln, err] = net::listen("tcp", addr);
   if (err) return err;
@@ -64,6 +118,7 @@ Error Server::serve(net::Listener& listener) {
       s->conns.insert(c);
     }
     s->open.fetch_add(1, std::memory_order_relaxed);
+    s->connections_accepted.fetch_add(1, std::memory_order_relaxed);
     gofer::go([c] {
       c->serve();
       auto srv = c->server;

@@ -32,8 +32,25 @@ struct ServerState {
   std::vector<net::Listener*> listeners;    // guarded by mu
   std::atomic<std::size_t> open{0};
 
-  // Statistics (relaxed counters).
+  // Statistics (relaxed counters; read by Server::stats()).
   std::atomic<std::uint64_t> requests_served{0};
+  std::atomic<std::uint64_t> connections_accepted{0};
+  std::atomic<std::uint64_t> bytes_read{0};
+  std::atomic<std::uint64_t> bytes_written{0};
+  static constexpr int kMethods = 8;  // see method_index()
+  static constexpr int kCodes = 600;
+  std::atomic<std::uint64_t> by_method_code[kMethods][kCodes] = {};
+  static constexpr int kBuckets = 16;
+  static constexpr double kBounds[kBuckets] = {1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3,
+                                               5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 1, 10, 1e300};
+  std::atomic<std::uint64_t> latency_buckets[kBuckets] = {};
+  std::atomic<std::uint64_t> latency_sum_ns{0};
+
+  void record(std::string_view method, int code, std::int64_t latency_ns, std::uint64_t in,
+              std::uint64_t out);
 };
+
+int method_index(std::string_view method) noexcept;
+extern const std::string_view kMethodNames[ServerState::kMethods];
 
 }  // namespace gofer::http::detail

@@ -110,7 +110,10 @@ Error NetFd::prepare_write() {
   return poll_error(runtime::poll_check(pd_, 'w'));
 }
 
-Error NetFd::wait(int mode) { return poll_error(runtime::poll_wait(pd_, mode)); }
+// reason: what the goroutine dump shows (none: "IO wait (read/write)").
+Error NetFd::wait(int mode, runtime::WaitReason reason) {
+  return poll_error(runtime::poll_wait(pd_, mode, reason));
+}
 
 Result<std::size_t> NetFd::read(std::span<char> buf) {
   OpGuard op(this, OpGuard::kRead);
@@ -224,7 +227,7 @@ Result<int> NetFd::accept(Addr* remote) {
     }
     switch (-s) {
       case EAGAIN:
-        if (Error e = wait('r')) return {-1, e};
+        if (Error e = wait('r', runtime::WaitReason::io_accept)) return {-1, e};
         continue;
       case EINTR:
         continue;
@@ -290,7 +293,7 @@ Error NetFd::connect(const Addr& remote, std::int64_t deadline) {
   if (deadline != 0) runtime::poll_set_deadline(pd_, deadline, 'w');
   Error err;
   for (;;) {
-    if ((err = wait('w'))) break;
+    if ((err = wait('w', runtime::WaitReason::io_connect))) break;
     int soerr = 0;
     if (int g = sys::getsockopt_int(sysfd_, SOL_SOCKET, SO_ERROR, &soerr); g < 0) {
       err = sys_error(-g);

@@ -15,6 +15,13 @@
 // close() waits for that (the operations it woke finish promptly), so when
 // it returns the fd number is free, and the owner may free the NetFd.
 //
+// Invariants:
+//   sysfd_ and pd_ do not change from construction to destroy(); destroy()
+//   runs exactly once, by whoever drops the last reference after close().
+//   At most one goroutine waits on each direction of pd_: the holder of that
+//   direction's lock (accept and connect use the read and write lock).
+//   Each syscall on sysfd_ runs under a reference, so never after destroy().
+//
 // Rejected: closing in close() whatever runs (a concurrent read would hit a
 // reused fd number); a std::mutex per direction (a lock on the hot path, and
 // it would block the thread, not the goroutine).
@@ -31,6 +38,7 @@
 #include "gofer/net.h"
 #include "net/fd_mutex.h"
 #include "net/wakeup.h"
+#include "runtime/park.h"
 
 namespace gofer::runtime {
 struct PollDesc;
@@ -80,7 +88,7 @@ class NetFd {
 
   Error prepare_read();
   Error prepare_write();
-  Error wait(int mode);
+  Error wait(int mode, runtime::WaitReason reason = runtime::WaitReason::none);
   Error backoff_sleep(std::int64_t until);
   // The last reference went: unregister and close the fd, then let close()
   // return.

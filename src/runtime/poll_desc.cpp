@@ -56,7 +56,7 @@ bool block_commit(G* g, void* arg) noexcept {
 }
 
 // Go's netpollblock: true if the direction became ready.
-bool block(PollDesc* pd, int mode) {
+bool block(PollDesc* pd, int mode, WaitReason reason) {
   auto& gpp = sema(pd, mode);
   for (;;) {
     std::uintptr_t expected = kPdReady;
@@ -70,7 +70,8 @@ bool block(PollDesc* pd, int mode) {
   // Re-check the error flags after publishing kPdWait (the other half of the
   // Dekker pair in unblock()).
   if (poll_check(pd, mode) == PollError::none) {
-    park(&block_commit, &gpp, mode == 'r' ? WaitReason::io_read : WaitReason::io_write);
+    if (reason == WaitReason::none) reason = mode == 'r' ? WaitReason::io_read : WaitReason::io_write;
+    park(&block_commit, &gpp, reason);
   }
   std::uintptr_t old = gpp.exchange(kPdNil, std::memory_order_seq_cst);
   GOFER_CHECK(old <= kPdWait || old == reinterpret_cast<std::uintptr_t>(current_g()),
@@ -177,10 +178,10 @@ PollError poll_check(PollDesc* pd, int mode) {
   return PollError::none;
 }
 
-PollError poll_wait(PollDesc* pd, int mode) {
+PollError poll_wait(PollDesc* pd, int mode, WaitReason reason) {
   PollError err = poll_check(pd, mode);
   if (err != PollError::none) return err;
-  while (!block(pd, mode)) {
+  while (!block(pd, mode, reason)) {
     err = poll_check(pd, mode);
     if (err != PollError::none) return err;
     // Woken by a deadline that was extended before we ran: wait again.

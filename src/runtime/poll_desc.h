@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "runtime/park.h"
 #include "runtime/timer.h"
 
 namespace gofer::runtime {
@@ -75,7 +76,8 @@ void poll_evict(PollDesc* pd);
 // Before an operation: the error it must fail with, if any. mode: 'r' / 'w'.
 PollError poll_check(PollDesc* pd, int mode);
 // Parks until the direction is ready, or fails with closing/timeout.
-PollError poll_wait(PollDesc* pd, int mode);
+// `reason` is what the goroutine dump shows (default: io_read / io_write).
+PollError poll_wait(PollDesc* pd, int mode, WaitReason reason = WaitReason::none);
 // Sets a deadline (nanotime; 0 clears it) for 'r', 'w' or 'r'+'w' ('b').
 // A deadline in the past wakes the waiter at once.
 void poll_set_deadline(PollDesc* pd, std::int64_t deadline, int mode);

@@ -234,9 +234,11 @@ void detail::spawn(Task task, const GoOptions& options, void* creator_pc) {
   G* g = p != nullptr ? gfget(p) : gfget_global();
   g->task = std::move(task);
   g->stack_size = options.stack_size;
-  g->creator_pc = creator_pc;
-  g->parent_id = (m != nullptr && m->curg != nullptr) ? m->curg->id : 0;
-  g->id = new_goid(p);
+  // Relaxed atomic stores: the goroutine dump reads these racily.
+  __atomic_store_n(&g->creator_pc, creator_pc, __ATOMIC_RELAXED);
+  __atomic_store_n(&g->parent_id, (m != nullptr && m->curg != nullptr) ? m->curg->id : 0,
+                   __ATOMIC_RELAXED);
+  __atomic_store_n(&g->id, new_goid(p), __ATOMIC_RELAXED);
   g->eh = EhGlobals{};
   g->wait_reason.store(WaitReason::none, std::memory_order_relaxed);
   g->status_since.store(coarse_nanotime(), std::memory_order_relaxed);
@@ -307,10 +309,12 @@ void run(std::function<void()> main, Config config) {
   m0->p = p0;
   p0->m = m0;
   p0->status = PStatus::running;
+  m0->p_id.store(0, std::memory_order_relaxed);
 
   G* g = gfget(p0);
   g->task = detail::Task(std::move(main));
-  g->id = new_goid(p0);
+  __atomic_store_n(&g->id, new_goid(p0), __ATOMIC_RELAXED);
+  g->creator_pc = reinterpret_cast<void*>(&gofer::run);
   g->status_since.store(coarse_nanotime(), std::memory_order_relaxed);
   cas_status(g, GStatus::idle, GStatus::runnable);
   p0->gcount_delta.fetch_add(1, std::memory_order_relaxed);

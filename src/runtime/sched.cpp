@@ -59,12 +59,14 @@ void acquirep(M* m, P* p) {
   m->p = p;
   p->m = m;
   p->status = PStatus::running;
+  m->p_id.store(p->id, std::memory_order_relaxed);
 }
 
 P* releasep(M* m) {
   P* p = m->p;
   m->p = nullptr;
   p->m = nullptr;
+  m->p_id.store(-1, std::memory_order_relaxed);
   return p;
 }
 
@@ -305,7 +307,9 @@ top:
     if (next != 0) delay = std::max<std::int64_t>(0, next - nanotime());
     int n = 0;
     G* list = nullptr;
+    m->in_netpoll.store(true, std::memory_order_relaxed);
     if (!s.stopping.load(std::memory_order_seq_cst)) list = netpoll(delay, &n);
+    m->in_netpoll.store(false, std::memory_order_relaxed);
     s.poll_until.store(0, std::memory_order_seq_cst);
     s.poller_taken.store(false, std::memory_order_release);
     s.stat_poll_wakeups.fetch_add(1, std::memory_order_relaxed);
@@ -338,6 +342,8 @@ void mstart(M* m) {
 }
 
 }  // namespace
+
+int open_fd_count() noexcept { return g_open_fds.load(std::memory_order_relaxed); }
 
 void netpoll_fd_opened() noexcept { g_open_fds.fetch_add(1, std::memory_order_relaxed); }
 void netpoll_fd_closed() noexcept { g_open_fds.fetch_sub(1, std::memory_order_relaxed); }

@@ -94,6 +94,11 @@ struct M {
 
   std::uint64_t fastrand_state = 0;
 
+  // Mirrors for the debug layer, which reads them from other threads.
+  std::atomic<int> p_id{-1};                  // the P it holds, -1: none
+  std::atomic<std::uint64_t> running_goid{0};  // 0: on g0
+  std::atomic<bool> in_netpoll{false};
+
   void* sigaltstack_mem = nullptr;
 #if defined(GOFER_ASAN)
   void* asan_g0_fake_stack = nullptr;

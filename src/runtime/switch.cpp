@@ -212,7 +212,9 @@ G* execute(M* m, G* g) {
   ++p->schedtick;
   if (!g->stack) attach_stack(m, g);
   m->curg = g;
+  m->running_goid.store(g->id, std::memory_order_relaxed);
   run_on(m, g);
+  m->running_goid.store(0, std::memory_order_relaxed);
   m->curg = nullptr;
 
   if (m->switch_reason != SwitchReason::park) leave_tsan_fiber(m, g);

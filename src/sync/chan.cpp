@@ -79,8 +79,12 @@ constexpr std::size_t round_up(std::size_t n, std::size_t align) {
   return (n + align - 1) / align * align;
 }
 
-std::size_t alloc_align(const ElemOps* ops) { return std::max(alignof(ChanCore), ops->align); }
-std::size_t header_size(const ElemOps* ops) { return round_up(sizeof(ChanCore), ops->align); }
+std::size_t alloc_align(const ElemOps* ops) {
+  return std::max(alignof(ChanCore), ops->align);
+}
+std::size_t header_size(const ElemOps* ops) {
+  return round_up(sizeof(ChanCore), ops->align);
+}
 
 }  // namespace
 

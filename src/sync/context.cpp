@@ -27,8 +27,10 @@ class ContextCategory final : public std::error_category {
   const char* name() const noexcept override { return "context"; }
   std::string message(int ev) const override {
     switch (static_cast<context_errc>(ev)) {
-      case context_errc::canceled: return "context canceled";
-      case context_errc::deadline_exceeded: return "context deadline exceeded";
+      case context_errc::canceled:
+        return "context canceled";
+      case context_errc::deadline_exceeded:
+        return "context deadline exceeded";
     }
     return "unknown context error";
   }
@@ -172,8 +174,8 @@ class CancelCtx final : public ContextImpl {
   const Chan<Empty> done_ = make_chan<Empty>(0);
 
   mutable std::mutex mu_;
-  std::error_code err_;             // guarded by mu_
-  CancelCtx* children_ = nullptr;   // guarded by mu_: first uncancelled linked child
+  std::error_code err_;                  // guarded by mu_
+  CancelCtx* children_ = nullptr;        // guarded by mu_: first uncancelled linked child
   std::optional<runtime::Timer> timer_;  // emplaced under mu_; stopped under mu_
 
   // This node's links in ancestor_->children_; guarded by ancestor_->mu_.
@@ -213,7 +215,9 @@ Context background() {
   return detail::ContextAccess::make(root);
 }
 
-Context todo() { return background(); }
+Context todo() {
+  return background();
+}
 
 WithCancel with_cancel(const Context& parent) {
   return detail::make_cancel_ctx(parent, std::nullopt);

@@ -19,7 +19,9 @@ bool commit_park(runtime::G*, void* arg) noexcept {
                                           std::memory_order_acquire);
 }
 
-bool commit_forever(runtime::G*, void*) noexcept { return true; }
+bool commit_forever(runtime::G*, void*) noexcept {
+  return true;
+}
 
 }  // namespace
 
@@ -67,7 +69,8 @@ void fatal(const char* message) noexcept {
       reinterpret_cast<std::uintptr_t>(&state);
   state += 0xa0761d6478bd642fULL;
   __uint128_t m = static_cast<__uint128_t>(state) * (state ^ 0xe7037ed1a0b428dbULL);
-  return static_cast<std::uint32_t>(static_cast<std::uint64_t>(m >> 64) ^ static_cast<std::uint64_t>(m));
+  return static_cast<std::uint32_t>(static_cast<std::uint64_t>(m >> 64) ^
+                                    static_cast<std::uint64_t>(m));
 }
 
 }  // namespace gofer::detail

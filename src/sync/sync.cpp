@@ -86,7 +86,9 @@ namespace {
 constexpr std::int64_t kStarvationThresholdNs = 1'000'000;
 
 // Go's runtime_canSpin: a few rounds, only if another P can run the holder.
-bool can_spin(int iter) { return iter < 4 && procs() > 1; }
+bool can_spin(int iter) {
+  return iter < 4 && procs() > 1;
+}
 
 void do_spin() {
   for (int i = 0; i < 30; ++i) {
@@ -259,7 +261,8 @@ bool RWMutex::try_lock() noexcept {
 void RWMutex::unlock() {
   // Announce to readers that no writer is active. release: publishes the
   // writer's critical section to the readers that acquire reader_count_.
-  const std::int32_t r = reader_count_.fetch_add(kMaxReaders, std::memory_order_acq_rel) + kMaxReaders;
+  const std::int32_t r =
+      reader_count_.fetch_add(kMaxReaders, std::memory_order_acq_rel) + kMaxReaders;
   if (r >= kMaxReaders) detail::fatal("sync: Unlock of unlocked RWMutex");
   // Unblock the readers that arrived while the writer was pending.
   for (std::int32_t i = 0; i < r; ++i) reader_sem_.release(false);

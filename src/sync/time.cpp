@@ -39,7 +39,9 @@ std::int64_t when_from_now(Duration d) {
   return now + d.count();
 }
 
-TimePoint now_point() noexcept { return TimePoint(Duration(runtime::nanotime())); }
+TimePoint now_point() noexcept {
+  return TimePoint(Duration(runtime::nanotime()));
+}
 
 }  // namespace
 
@@ -108,7 +110,7 @@ class TimerImpl : public std::enable_shared_from_this<TimerImpl> {
 
   ChanCore* const chan_;
   const std::function<void()> f_;
-  std::mutex mu_;  // serialises fire() against stop()/reset()
+  std::mutex mu_;          // serialises fire() against stop()/reset()
   std::uint64_t seq_ = 0;  // guarded by mu_: the arming whose fires deliver; 0: none
   // guarded by mu_: after_func timers keep themselves alive while armed.
   std::shared_ptr<TimerImpl> keepalive_;
@@ -130,8 +132,12 @@ Timer::Timer(Duration d, std::function<void()> f)
   impl_->reset(when_from_now(d), 0);
 }
 
-bool Timer::stop() { return impl_->stop(); }
-bool Timer::reset(Duration d) { return impl_->reset(when_from_now(d), 0); }
+bool Timer::stop() {
+  return impl_->stop();
+}
+bool Timer::reset(Duration d) {
+  return impl_->reset(when_from_now(d), 0);
+}
 
 Timer after_func(Duration d, std::function<void()> f) {
   if (!f) throw std::invalid_argument("after_func: empty function");
@@ -153,7 +159,9 @@ Ticker::Ticker(Duration period) : c_(make_chan<TimePoint>(1)) {
   impl_->reset(when_from_now(period), period.count());
 }
 
-void Ticker::stop() { impl_->stop(); }
+void Ticker::stop() {
+  impl_->stop();
+}
 
 void Ticker::reset(Duration period) {
   if (period.count() <= 0) throw std::invalid_argument("non-positive interval for Ticker.reset");

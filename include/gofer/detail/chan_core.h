@@ -52,7 +52,7 @@ struct ChanWaiter {
   // Written by the waker before unpark, read by the owner after it woke:
   // true if a value was transferred, false if the channel was closed.
   bool success = false;
-  std::uint16_t case_index = 0;   // select: which case this waiter belongs to
+  std::uint16_t case_index = 0;  // select: which case this waiter belongs to
 };
 
 // Intrusive FIFO of ChanWaiters (Go's waitq); guarded by the channel lock.

@@ -30,7 +30,9 @@ class ResponseRecorder final : public ResponseWriter {
  public:
   // The status: 200 until write_header is called (or the first write).
   int code = status_ok;
-  // Everything written, including what send_file copied.
+  // Everything written, including what send_file copied. As the server
+  // does, a body written without a Content-Type gets a sniffed one (from
+  // its first write).
   std::string body;
   // Whether flush() was called.
   bool flushed = false;
@@ -52,6 +54,8 @@ class ResponseRecorder final : public ResponseWriter {
   const HeaderMap& sent_header() const noexcept { return wrote_header_ ? snapshot_ : header_; }
 
  private:
+  void sniff(std::string_view first_bytes);
+
   HeaderMap header_;
   HeaderMap snapshot_;
   bool wrote_header_ = false;

@@ -176,7 +176,25 @@ void not_found(ResponseWriter& w, Request& r);
 // A redirect to `url` (absolute path or URL) with `code` (3xx).
 void redirect(ResponseWriter& w, Request& r, std::string_view url, int code);
 
-struct ServerStats;
+// Counters of a Server since it started serving (for /metrics).
+struct ServerStats {
+  std::uint64_t connections_accepted = 0;
+  std::size_t open_connections = 0;
+  std::uint64_t bytes_read = 0;     // request bytes, heads and bodies
+  std::uint64_t bytes_written = 0;  // response bytes, heads and bodies
+  struct Count {
+    std::string_view method;  // GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, or OTHER
+    int code = 0;
+    std::uint64_t count = 0;
+  };
+  std::vector<Count> requests;  // non-zero counts only
+  // Request latency, from a complete head to the response sent: upper
+  // bounds (seconds) and the number of requests at or under each.
+  std::vector<double> latency_bounds;
+  std::vector<std::uint64_t> latency_cumulative;
+  double latency_sum_seconds = 0;
+  std::uint64_t latency_count = 0;
+};
 
 class Server {
  public:
@@ -209,6 +227,7 @@ class Server {
 
   // Connections being served now.
   std::size_t open_connections() const;
+  ServerStats stats() const;
 
   struct State;
 

@@ -1,5 +1,10 @@
 // Handler adapters: Go's StripPrefix, TimeoutHandler, MaxBytesHandler,
-// NotFoundHandler and RedirectHandler, through httptest's recorder.
+// NotFoundHandler and RedirectHandler, through httptest's recorder — and
+// the httptest helpers themselves (Go's httptest.NewRequest and
+// ResponseRecorder).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -29,6 +34,89 @@ void join_goroutines() {
     ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "goroutines still running";
     gofer::sleep_for(1ms);
   }
+}
+
+// --- httptest ---------------------------------------------------------------
+
+TEST(HttptestNewRequest, BuildsAServerLikeRequestThatOwnsItsBytes) {
+  std::unique_ptr<httptest::TestRequest> r;
+  {
+    std::string method = "POST";
+    std::string target = "/search?q=a%20b&x=1";
+    std::string name = "X-Token";
+    std::string value = "secret";
+    r = new_request(method, target, "payload", {{name, value}});
+  }  // the arguments are gone; the request's views must not be
+  EXPECT_EQ(r->method, "POST");
+  EXPECT_EQ(r->target, "/search?q=a%20b&x=1");
+  EXPECT_EQ(r->path, "/search");
+  EXPECT_EQ(r->raw_query, "q=a%20b&x=1");
+  EXPECT_EQ(r->query("q"), "a b");
+  EXPECT_EQ(r->host, "example.com");
+  EXPECT_EQ(r->header("x-token"), "secret");
+  EXPECT_EQ(r->content_length, 7);
+  EXPECT_EQ(r->proto(), "HTTP/1.1");
+  EXPECT_EQ(r->remote_addr.to_string(), "192.0.2.1:1234");
+  auto [body, err] = r->body().read_all();
+  EXPECT_FALSE(err);
+  EXPECT_EQ(body, "payload");
+  char buf[4];
+  EXPECT_EQ(r->body().read(buf).err, net::errc::eof);
+}
+
+TEST(HttptestNewRequest, HostFromAbsoluteUrlOrHeader) {
+  auto abs = new_request("GET", "http://api.test:8080/v1?k=v");
+  EXPECT_EQ(abs->host, "api.test:8080");
+  EXPECT_EQ(abs->path, "/v1");
+  EXPECT_EQ(abs->raw_query, "k=v");
+  EXPECT_EQ(new_request("GET", "http://api.test")->path, "/");
+  EXPECT_EQ(new_request("GET", "/", "", {{"Host", "h.test"}})->host, "h.test");
+  EXPECT_EQ(new_request("OPTIONS", "*")->target, "*");
+  EXPECT_THROW(new_request("GET", "relative"), std::invalid_argument);
+  EXPECT_THROW(new_request("", "/"), std::invalid_argument);
+}
+
+TEST(HttptestRecorder, RecordsLikeAServer) {
+  ResponseRecorder w;
+  EXPECT_EQ(w.code, 200);
+  EXPECT_FALSE(w.wrote_header());
+  w.header().set("X-A", "1");
+  w.write_header(status_created);
+  w.write_header(status_not_found);  // superfluous: ignored
+  w.header().set("X-B", "late");     // after the head: not in what was sent
+  w.write("<html><body>hi");
+  EXPECT_EQ(w.code, 201);
+  EXPECT_TRUE(w.wrote_header());
+  EXPECT_EQ(w.sent_header().get("X-A"), "1");
+  EXPECT_FALSE(w.sent_header().has("X-B"));
+  EXPECT_EQ(w.header().get("Content-Type"), "text/html; charset=utf-8");  // sniffed
+  EXPECT_EQ(w.body, "<html><body>hi");
+  EXPECT_THROW(ResponseRecorder().write_header(42), std::invalid_argument);
+
+  ResponseRecorder implicit;
+  implicit.write("plain");
+  EXPECT_EQ(implicit.code, 200);
+  EXPECT_EQ(implicit.sent_header().get("Content-Type"), "text/plain; charset=utf-8");
+  EXPECT_FALSE(implicit.flushed);
+  implicit.flush();
+  EXPECT_TRUE(implicit.flushed);
+}
+
+TEST(HttptestRecorder, SendFileReadsTheRange) {
+  char path[] = "/tmp/gofer_recorder_XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::unlink(path);
+  ASSERT_EQ(::write(fd, "0123456789", 10), 10);
+  ResponseRecorder w;
+  auto [n, err] = w.send_file(fd, 3, 4);
+  EXPECT_FALSE(err);
+  EXPECT_EQ(n, 4u);
+  EXPECT_EQ(w.body, "3456");
+  auto [m, err2] = w.send_file(fd, 8, 100);  // short at the end of the file
+  EXPECT_EQ(m, 2u);
+  EXPECT_EQ(w.body, "345689");
+  ::close(fd);
 }
 
 // --- strip_prefix (Go's StripPrefix) ---------------------------------------

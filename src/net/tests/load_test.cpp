@@ -186,4 +186,43 @@ TEST(Load, AcceptResumesWhenConnectionsClose) {
   ::setrlimit(RLIMIT_NOFILE, &saved);
 }
 
+// close() cuts the EMFILE back-off short: a listener closed while accept
+// sleeps (up to 1 s) wakes it at once with errc::closed. In one process:
+// the client's fd takes the last free fd, so accept has none.
+TEST(Load, CloseInterruptsAcceptBackoff) {
+  raise_nofile();
+  rlimit saved{};
+  ::getrlimit(RLIMIT_NOFILE, &saved);
+  gofer::run([&] {
+    auto [ln, err] = net::listen("tcp4", "127.0.0.1:0");
+    ASSERT_FALSE(err);
+    const std::uint64_t backoffs0 = net::detail::stats().accept_backoffs.load();
+    Latch done(1);
+    net::Error accept_err;
+    net::Clock::time_point returned;
+    gofer::go([&] {
+      accept_err = ln.accept().err;
+      returned = net::Clock::now();
+      done.done();
+    });
+    rlimit low = saved;
+    low.rlim_cur = nofile_limit_leaving(1);
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    auto [c, derr] = net::dial("tcp4", ln.addr().to_string(), 5s);
+    ASSERT_FALSE(derr) << derr.message();
+    // 5+10+20+40+80 ms: the sixth sleep is 160 ms long.
+    for (int i = 0; i < 5000 && net::detail::stats().accept_backoffs.load() < backoffs0 + 6; ++i) {
+      sleep_for(1ms);
+    }
+    ASSERT_GE(net::detail::stats().accept_backoffs.load(), backoffs0 + 6);
+    auto closed_at = net::Clock::now();
+    EXPECT_FALSE(ln.close());
+    done.wait();
+    EXPECT_EQ(accept_err, net::errc::closed) << accept_err.message();
+    EXPECT_LT(std::chrono::duration<double>(returned - closed_at).count(), 0.05);
+    ::setrlimit(RLIMIT_NOFILE, &saved);
+  });
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+}
+
 }  // namespace

@@ -401,9 +401,15 @@ void contention(std::size_t capacity) {
   });
 }
 
-TEST(ChanStress, UnbufferedContention) { contention(0); }
-TEST(ChanStress, BufferedContention) { contention(64); }
-TEST(ChanStress, BufferOfOneContention) { contention(1); }
+TEST(ChanStress, UnbufferedContention) {
+  contention(0);
+}
+TEST(ChanStress, BufferedContention) {
+  contention(64);
+}
+TEST(ChanStress, BufferOfOneContention) {
+  contention(1);
+}
 
 // Stress: close races with blocked and arriving senders/receivers. Every
 // sender either delivered (and its value was received) or threw.

@@ -31,9 +31,9 @@ TEST(Select, DefaultWhenNothingReady) {
     auto b = make_chan<int>(1);
     b.send(1);  // b full: a send case on it is not ready
     bool ran_default = false;
-    int i = select(recv_case(a, [](int, bool) { ADD_FAILURE(); }),
-                   send_case(b, 2, [] { ADD_FAILURE(); }),
-                   default_case([&] { ran_default = true; }));
+    int i =
+        select(recv_case(a, [](int, bool) { ADD_FAILURE(); }),
+               send_case(b, 2, [] { ADD_FAILURE(); }), default_case([&] { ran_default = true; }));
     EXPECT_EQ(i, 2);
     EXPECT_TRUE(ran_default);
     // The index is the default's position, wherever it is.
@@ -50,10 +50,11 @@ TEST(Select, ReadyRecv) {
     a.send(5);
     int got = 0;
     bool got_ok = false;
-    int i = select(recv_case(a, [&](int v, bool ok) {
-                     got = v;
-                     got_ok = ok;
-                   }),
+    int i = select(recv_case(a,
+                             [&](int v, bool ok) {
+                               got = v;
+                               got_ok = ok;
+                             }),
                    default_case([] { ADD_FAILURE(); }));
     EXPECT_EQ(i, 0);
     EXPECT_EQ(got, 5);
@@ -69,10 +70,11 @@ TEST(Select, RecvOnClosed) {
     a.close();
     int got = -1;
     bool got_ok = true;
-    EXPECT_EQ(select(recv_case(a, [&](int v, bool ok) {
-                got = v;
-                got_ok = ok;
-              })),
+    EXPECT_EQ(select(recv_case(a,
+                               [&](int v, bool ok) {
+                                 got = v;
+                                 got_ok = ok;
+                               })),
               0);
     EXPECT_EQ(got, 0);
     EXPECT_FALSE(got_ok);
@@ -257,10 +259,11 @@ TEST(Select, MoveOnlyValues) {
     auto a = make_chan<std::unique_ptr<int>>(1);
     EXPECT_EQ(select(send_case(a, std::make_unique<int>(4))), 0);
     std::unique_ptr<int> got;
-    EXPECT_EQ(select(recv_case(a, [&](std::unique_ptr<int> p, bool ok) {
-                EXPECT_TRUE(ok);
-                got = std::move(p);
-              })),
+    EXPECT_EQ(select(recv_case(a,
+                               [&](std::unique_ptr<int> p, bool ok) {
+                                 EXPECT_TRUE(ok);
+                                 got = std::move(p);
+                               })),
               0);
     ASSERT_NE(got, nullptr);
     EXPECT_EQ(*got, 4);
