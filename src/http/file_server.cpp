@@ -41,6 +41,7 @@
 
 #include "gofer/runtime.h"
 #include "http/file_server_internal.h"
+#include "http/http_date.h"
 #include "http/pattern.h"
 #include "http/sniff.h"
 
@@ -110,39 +111,6 @@ constexpr std::string_view kLongDays[] = {"Sunday",   "Monday", "Tuesday", "Wedn
                                           "Thursday", "Friday", "Saturday"};
 constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-// "Sun, 06 Nov 1994 08:49:37 GMT" (IMF-fixdate), without the locale.
-std::string format_http_time(std::int64_t unix_seconds) {
-  using namespace std::chrono;
-  sys_seconds t{seconds(unix_seconds)};
-  sys_days day = floor<days>(t);
-  year_month_day ymd(day);
-  hh_mm_ss hms(t - day);
-  char buf[40];
-  auto two = [](char* p, unsigned v) {
-    p[0] = static_cast<char>('0' + v / 10);
-    p[1] = static_cast<char>('0' + v % 10);
-  };
-  std::string out;
-  out.reserve(29);
-  out += kDays[weekday(day).c_encoding()];
-  out += ", ";
-  two(buf, static_cast<unsigned>(ymd.day()));
-  out.append(buf, 2);
-  out += ' ';
-  out += kMonths[static_cast<unsigned>(ymd.month()) - 1];
-  out += ' ';
-  append_int(out, static_cast<int>(ymd.year()));
-  out += ' ';
-  two(buf, static_cast<unsigned>(hms.hours().count()));
-  buf[2] = ':';
-  two(buf + 3, static_cast<unsigned>(hms.minutes().count()));
-  buf[5] = ':';
-  two(buf + 6, static_cast<unsigned>(hms.seconds().count()));
-  out.append(buf, 8);
-  out += " GMT";
-  return out;
-}
 
 // A cursor over a date string; every method returns false on a mismatch.
 struct DateScanner {
@@ -634,7 +602,7 @@ SysTime mod_time(const struct stat& st) {
 }
 
 void set_last_modified(ResponseWriter& w, SysTime modtime) {
-  if (!is_zero_time(modtime)) w.header().set("Last-Modified", format_http_time(unix_seconds(modtime)));
+  if (!is_zero_time(modtime)) w.header().set("Last-Modified", detail::format_http_time(unix_seconds(modtime)));
 }
 
 // --- directory listing ------------------------------------------------------

@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "http/conn.h"
+#include "http/http_date.h"
 #include "http/sniff.h"
 
 namespace gofer::http::detail {
@@ -51,9 +52,8 @@ __attribute__((noinline)) std::string_view http_date_now() {
   thread_local char cached[32];
   std::time_t now = std::time(nullptr);
   if (now != cached_sec) {
-    std::tm tm;
-    ::gmtime_r(&now, &tm);
-    std::strftime(cached, sizeof cached, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    std::string s = format_http_time(now);
+    s.copy(cached, 29);
     cached_sec = now;
   }
   return {cached, 29};

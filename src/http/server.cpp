@@ -186,6 +186,23 @@ void error(ResponseWriter& w, std::string_view message, int code) {
 
 void not_found(ResponseWriter& w, Request&) { error(w, "404 page not found", status_not_found); }
 
+namespace {
+std::string html_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&#34;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+}  // namespace
+
 void redirect(ResponseWriter& w, Request& r, std::string_view url, int code) {
   w.header().set("Location", url);
   bool had_type = w.header().has("Content-Type");
@@ -194,7 +211,8 @@ void redirect(ResponseWriter& w, Request& r, std::string_view url, int code) {
   }
   w.write_header(code);
   if (!had_type && r.method == "GET") {
-    w.write(fmt::format("<a href=\"{}\">{}</a>.\n\n", url, status_text(code)));
+    // Escaped: the URL may carry the request's own path (Go escapes it too).
+    w.write(fmt::format("<a href=\"{}\">{}</a>.\n\n", html_escape(url), status_text(code)));
   }
 }
 

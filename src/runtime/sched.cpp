@@ -102,6 +102,13 @@ void newm(P* p, bool spinning) {
   m->spinning = spinning;
   {
     std::lock_guard lock(s.mu);
+    if (s.stopping.load(std::memory_order_relaxed)) {
+      // run() is joining the Ms it knows: start no new one.
+      pidleput_locked(s, p);
+      if (spinning) s.nmspinning.fetch_sub(1, std::memory_order_seq_cst);
+      delete m;
+      return;
+    }
     m->id = static_cast<int>(s.allm.size());
     m->fastrand_state = 0x9E3779B97F4A7C15ULL * (m->id + 1);
     s.allm.push_back(m);

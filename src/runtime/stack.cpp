@@ -8,6 +8,10 @@
 
 #include "runtime/fatal.h"
 
+#if defined(GOFER_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace gofer::runtime {
 namespace {
 
@@ -48,8 +52,22 @@ StackAllocator::StackAllocator(std::size_t default_size)
   guard_budget_ = read_max_map_count() / 16;
 }
 
+namespace {
+// Frames of goroutines that never returned (abandoned at the end of run(),
+// or the exit path) leave ASan redzones poisoned; a later mapping at the
+// same address must not inherit them.
+void unpoison([[maybe_unused]] void* p, [[maybe_unused]] std::size_t n) {
+#if defined(GOFER_ASAN)
+  __asan_unpoison_memory_region(p, n);
+#endif
+}
+}  // namespace
+
 StackAllocator::~StackAllocator() {
-  for (auto [p, n] : mappings_) ::munmap(p, n);
+  for (auto [p, n] : mappings_) {
+    unpoison(p, n);
+    ::munmap(p, n);
+  }
 }
 
 std::size_t StackAllocator::guarded_count() const noexcept {
@@ -117,6 +135,7 @@ void StackAllocator::release(Stack stack) {
     std::uint8_t* base = stack.lo - page_;
     for (auto it = mappings_.begin(); it != mappings_.end(); ++it) {
       if (it->first == base) {
+        unpoison(it->first, it->second);
         ::munmap(it->first, it->second);
         mappings_.erase(it);
         --guarded_;

@@ -15,6 +15,8 @@
 //
 // Callbacks run on an M's scheduler stack with no lock held: they must not
 // park or block; they may call ready(), or try_send on a channel.
+// reset() and stop() never wait for a running callback (only stop_sync and
+// the destructor do), so they may be called under a lock the callback takes.
 #pragma once
 
 #include <atomic>

@@ -105,8 +105,8 @@ class Body {
   virtual ~Body() = default;
   // Reads up to buf.size() body bytes; {0, net::errc::eof} at the end.
   virtual Result<std::size_t> read(std::span<char> buf) = 0;
-  // Reads the rest of the body, up to `limit` bytes (413-worthy beyond:
-  // returns errc::message_size).
+  // Reads the rest of the body, up to `limit` bytes (beyond: returns what
+  // it read and errc::body_too_large, worth a 413).
   Result<std::string> read_all(std::size_t limit = 32 << 20);
 };
 
