@@ -9,6 +9,7 @@
 
 #include "gofer/runtime.h"
 #include "runtime/park.h"
+#include "runtime/trace.h"
 #include "http/server_state.h"
 
 namespace gofer::http::detail {
@@ -44,7 +45,7 @@ void split_target(std::string_view target, Request& r) {
 }  // namespace
 
 ServedConn::ServedConn(std::shared_ptr<ServerState> s, net::Conn c)
-    : server(std::move(s)), conn(std::move(c)), remote(conn.remote_addr()) {}
+    : server(std::move(s)), conn(std::move(c)), remote(conn.remote_addr()), fd(conn.fd()) {}
 
 Result<std::size_t> ServedConn::read_more() {
   if (rlen == rcap) {
@@ -111,16 +112,23 @@ void ServedConn::serve() {
     bool first_byte_seen = rlen > 0;
     if (!first_byte_seen) {
       idle.store(true, std::memory_order_relaxed);
+      runtime::trace(runtime::TraceKind::http_idle, fd, static_cast<std::int64_t>(requests));
       if (s.shutting_down.load(std::memory_order_relaxed)) return;
       conn.set_read_deadline(after(requests == 0 ? s.read_header_timeout : s.idle_timeout));
-    } else {
-      conn.set_read_deadline(after(s.read_header_timeout));
     }
+    // The read-header deadline is armed only when part of a head is in and
+    // more must be read: a head that arrives whole (the common case) costs
+    // no timer update.
+    bool header_deadline_set = false;
     for (;;) {
       if (rlen > 0) {
         parsed = parse_request_head(std::string_view(rbuf.get(), rlen), head, header_storage,
                                     limits, scan);
         if (parsed.status != ParseStatus::incomplete) break;
+        if (!header_deadline_set) {
+          conn.set_read_deadline(after(s.read_header_timeout));
+          header_deadline_set = true;
+        }
       }
       auto [n, err] = read_more();
       if (err == std::errc::no_buffer_space) {
@@ -132,7 +140,6 @@ void ServedConn::serve() {
       if (!first_byte_seen) {
         first_byte_seen = true;
         idle.store(false, std::memory_order_relaxed);
-        conn.set_read_deadline(after(s.read_header_timeout));
       }
     }
     idle.store(false, std::memory_order_relaxed);
@@ -147,6 +154,8 @@ void ServedConn::serve() {
     }
     rpos = head_end = parsed.consumed;
     ++requests;
+    runtime::trace_text(runtime::TraceKind::http_request, fd, static_cast<std::int64_t>(head_end),
+                        static_cast<std::int64_t>(requests), head.method, head.target);
     std::int64_t started = runtime::nanotime();
 
     // 2. The Request: views into rbuf.
@@ -170,12 +179,17 @@ void ServedConn::serve() {
     r.body_ = &body;
     bool keep_alive = framing.framing.keep_alive && !s.shutting_down.load(std::memory_order_relaxed);
     response.reset(r.method == "HEAD", keep_alive, r.proto_minor);
-    conn.set_read_deadline(after(s.read_timeout));
+    // The body's deadline. A request without a body never reads during the
+    // handler, so the deadline in force can stay (one timer update less).
+    if (framing.framing.body != Framing::Body::none || s.read_timeout.count() > 0) {
+      conn.set_read_deadline(after(s.read_timeout));
+    }
     if (s.write_timeout.count() > 0) conn.set_write_deadline(after(s.write_timeout));
 
     // 3. The handler. An exception is Go's recovered panic: 500 if nothing
     //    was sent yet, and the connection closes either way.
     bool failed = false;
+    runtime::trace(runtime::TraceKind::handler_start, fd);
     try {
       s.handler(response, r);
     } catch (const std::exception& e) {
@@ -185,12 +199,15 @@ void ServedConn::serve() {
       fmt::print(stderr, "http: exception serving {}: unknown exception\n", remote.to_string());
       failed = true;
     }
+    runtime::trace(runtime::TraceKind::handler_end, fd, response.status());
     if (failed) {
       if (!response.wrote_header()) {
         response.header().clear();
         response.set_close_after();
         error(response, "Internal Server Error", status_internal_server_error);
         response.finish();
+        runtime::trace(runtime::TraceKind::http_response, fd, response.status(),
+                       static_cast<std::int64_t>(response.bytes_out()));
       }
       s.record(r.method, status_internal_server_error, runtime::nanotime() - started, head_end,
                response.bytes_out());
@@ -201,6 +218,8 @@ void ServedConn::serve() {
     //    that the next request starts at the right byte.
     if (!body.finished() && !body.drain(kMaxDrain)) response.set_close_after();
     if (response.finish()) return;
+    runtime::trace(runtime::TraceKind::http_response, fd, response.status(),
+                   static_cast<std::int64_t>(response.bytes_out()));
     s.record(r.method, response.status(), runtime::nanotime() - started, head_end + body.bytes_read(),
              response.bytes_out());
     if (response.close_after() || !keep_alive) {

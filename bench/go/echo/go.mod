@@ -1,0 +1,3 @@
+module goferbench/echo
+
+go 1.19
