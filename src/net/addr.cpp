@@ -1,4 +1,6 @@
 // Addr: socket addresses, parsed and printed as Go's net package does.
+#include "gofer/net.h"
+
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netdb.h>
@@ -10,7 +12,6 @@
 #include <cstring>
 #include <string>
 
-#include "gofer/net.h"
 #include "gofer/runtime.h"
 #include "net/sockaddr.h"
 

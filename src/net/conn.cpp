@@ -1,10 +1,11 @@
 // Conn: a connected stream socket (Go's TCPConn/UnixConn). Thin: the
 // mechanism is NetFd's (fd.cpp).
+#include "gofer/net.h"
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include "gofer/net.h"
 #include "net/fd.h"
 
 namespace gofer::net {

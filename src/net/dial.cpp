@@ -1,6 +1,8 @@
 // dial: resolve, then connect to each address in turn (Go's net.Dialer
 // without Happy Eyeballs: addresses are tried one after the other, each
 // with a share of the time left, as Go does for a single address family).
+#include "gofer/net.h"
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -8,7 +10,6 @@
 #include <memory>
 #include <vector>
 
-#include "gofer/net.h"
 #include "net/fd.h"
 #include "net/resolve.h"
 #include "net/sockaddr.h"

@@ -1,8 +1,8 @@
 // The net layer's error category: Go's messages for Go's errors.
+#include "gofer/net.h"
+
 #include <string>
 #include <system_error>
-
-#include "gofer/net.h"
 
 namespace gofer::net {
 namespace {

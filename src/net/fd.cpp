@@ -10,6 +10,7 @@
 #include "net/sys.h"
 #include "runtime/park.h"
 #include "runtime/poll_desc.h"
+#include "runtime/trace.h"
 
 namespace gofer::net::detail {
 namespace {
@@ -123,6 +124,7 @@ Result<std::size_t> NetFd::read(std::span<char> buf) {
   const std::size_t n = std::min(buf.size(), kMaxRW);
   for (;;) {
     ssize_t r = sys::read(sysfd_, buf.data(), n);
+    runtime::trace(runtime::TraceKind::read, sysfd_, r);
     if (r > 0) return {static_cast<std::size_t>(r), {}};
     if (r == 0) return {0, errc::eof};
     if (r == -EAGAIN) {
@@ -144,6 +146,7 @@ Result<std::size_t> NetFd::write(std::span<const char> buf) {
     // MSG_NOSIGNAL: a write to a reset connection returns EPIPE instead of
     // killing the process with SIGPIPE.
     ssize_t r = sys::send(sysfd_, buf.data() + done, n, MSG_NOSIGNAL);
+    runtime::trace(runtime::TraceKind::write, sysfd_, r, static_cast<std::int64_t>(runtime::TraceSyscall::send));
     if (r > 0) {
       done += static_cast<std::size_t>(r);
       continue;  // a partial write: the next try usually says EAGAIN
@@ -187,6 +190,7 @@ Result<std::size_t> NetFd::writev(std::span<const iovec> bufs) {
       msg.msg_iovlen = n;
     }
     ssize_t r = sys::sendmsg(sysfd_, &msg, MSG_NOSIGNAL);
+    runtime::trace(runtime::TraceKind::write, sysfd_, r, static_cast<std::int64_t>(runtime::TraceSyscall::sendmsg));
     if (r > 0) {
       done += static_cast<std::size_t>(r);
       auto left = static_cast<std::size_t>(r);
@@ -221,6 +225,7 @@ Result<int> NetFd::accept(Addr* remote) {
     sockaddr_storage ss;
     socklen_t len = sizeof ss;
     int s = sys::accept4(sysfd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    runtime::trace(runtime::TraceKind::accept, sysfd_, s);
     if (s >= 0) {
       *remote = Addr(reinterpret_cast<sockaddr*>(&ss), len);
       return {s, {}};
@@ -331,6 +336,7 @@ Error NetFd::close() {
 void NetFd::destroy() {
   runtime::poll_close(pd_);
   sys::close(sysfd_);
+  runtime::trace(runtime::TraceKind::close, sysfd_);
   destroyed_.notify();  // the last access to *this
 }
 

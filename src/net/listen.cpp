@@ -1,5 +1,7 @@
 // listen and Listener: socket/bind/listen, and accept (Go's net.Listen and
 // TCPListener/UnixListener).
+#include "gofer/net.h"
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
@@ -7,7 +9,6 @@
 #include <memory>
 #include <string>
 
-#include "gofer/net.h"
 #include "net/fd.h"
 #include "net/resolve.h"
 #include "net/sockaddr.h"

@@ -16,6 +16,7 @@
 #include "runtime/park.h"
 #include "runtime/sched.h"
 #include "runtime/switch.h"
+#include "runtime/trace.h"
 
 namespace gofer {
 namespace runtime {
@@ -63,7 +64,7 @@ std::int64_t coarse_nanotime() noexcept {
 
 std::uint64_t goid(const G* g) noexcept { return g->id; }
 
-void park(ParkCommit commit, void* arg, WaitReason reason) {
+void park(ParkCommit commit, void* arg, WaitReason reason, int fd) {
   M* m = current_m();
   GOFER_CHECK(m != nullptr && m->curg != nullptr,
               "a goroutine operation ({}) was called outside a goroutine", to_string(reason));
@@ -72,6 +73,7 @@ void park(ParkCommit commit, void* arg, WaitReason reason) {
   g->status_since.store(coarse_nanotime(), std::memory_order_relaxed);
   m->park_commit = commit;
   m->park_arg = arg;
+  m->trace_park_fd = fd;
   switch_to_g0(SwitchReason::park);
   g->wait_reason.store(WaitReason::none, std::memory_order_relaxed);
 }
@@ -86,9 +88,13 @@ void park_unlock(std::mutex& mu, WaitReason reason) {
 
 void ready(G* g) {
   cas_status(g, GStatus::waiting, GStatus::runnable);
+  trace_go(TraceKind::go_unpark, g, static_cast<std::int64_t>(TraceUnpark::ready));
   M* m = current_m();
   if (m != nullptr && m->p != nullptr) {
-    runq_put(m->p, g, true);
+    // A goroutine that wakes its partner hands it the rest of its slice
+    // (runnext); wake-ups from the scheduler's own stack (timers firing in a
+    // batch) queue in order, so that earlier deadlines run first.
+    runq_put(m->p, g, m->curg != nullptr);
   } else {
     std::lock_guard lock(g_sched->mu);
     globrunq_put_batch_locked(g, g, 1);
@@ -242,6 +248,7 @@ void detail::spawn(Task task, const GoOptions& options, void* creator_pc) {
   g->eh = EhGlobals{};
   g->wait_reason.store(WaitReason::none, std::memory_order_relaxed);
   g->status_since.store(coarse_nanotime(), std::memory_order_relaxed);
+  trace_go(TraceKind::go_create, g);
   cas_status(g, GStatus::idle, GStatus::runnable);
   if (p != nullptr) {
     p->gcount_delta.fetch_add(1, std::memory_order_relaxed);

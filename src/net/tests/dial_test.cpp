@@ -68,7 +68,8 @@ TEST(Dial, ResolvesLocalhost) {
     ASSERT_FALSE(derr) << derr.message();
     EXPECT_EQ(c.remote_addr().to_string(), ln.addr().to_string());
     // An empty host means the local system (Go).
-    auto [c2, derr2] = net::dial("tcp", ":" + std::to_string(ln.addr().port()), 5s);
+    std::string port_only = net::join_host_port("", std::to_string(ln.addr().port()));
+    auto [c2, derr2] = net::dial("tcp", port_only, 5s);
     EXPECT_FALSE(derr2) << derr2.message();
     // Listening on a name, too.
     auto [ln2, lerr] = net::listen("tcp", "localhost:0");
