@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "gofer/debug.h"
 #include "gofer/http/server.h"
 #include "gofer/runtime.h"
 #include "gofer/sync.h"
@@ -25,7 +26,31 @@ struct ServeFlags {
   int grace_seconds = 10;
   bool no_debug = false;
   bool debug_public = false;
+  bool explain = false;
 };
+
+// --explain: prints each request's journey as it completes, from a goroutine
+// of its own that reads the trace every 50 ms — nothing is printed on a
+// request's path. At most 20 journeys a poll; the rest are counted.
+void explain_requests(const std::atomic<bool>& running) {
+  using namespace std::chrono_literals;
+  gofer::debug::JourneyWatcher watcher;
+  for (bool last = false; !last;) {
+    gofer::sleep_for(50ms);
+    last = !running.load();
+    std::size_t skipped = 0;
+    auto journeys = watcher.poll(20, &skipped);
+    std::string out;
+    for (const auto& j : journeys) out += gofer::debug::explain(j) + "\n";
+    if (skipped > 0) out += fmt::format("… and {} more requests in these 50 ms, not shown\n\n", skipped);
+    if (out.empty()) continue;
+    // stdout may be a slow terminal or a full pipe: block an M, not a P.
+    gofer::blocking([&] {
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      std::fflush(stdout);
+    });
+  }
+}
 
 // The debug pages show the server's insides: only on loopback unless asked.
 bool is_loopback(const gofer::net::Addr& a) {
@@ -63,6 +88,17 @@ int serve(const ServeFlags& flags) {
     bool debug = !flags.no_debug && (flags.debug_public || is_loopback(ln.addr()));
     server.handler = gofer::app::make_site({.root = flags.root, .debug = debug, .server = &server});
     fmt::print("gofer: serving http://{} (procs {})\n", ln.addr().to_string(), gofer::procs());
+    std::atomic<bool> explaining{flags.explain};
+    gofer::WaitGroup explainer;
+    if (flags.explain) {
+      fmt::print("gofer: --explain: tracing is on; each request's journey is printed as it completes\n\n");
+      gofer::debug::start_tracing();
+      explainer.add(1);
+      gofer::go([&] {
+        explain_requests(explaining);
+        explainer.done();
+      });
+    }
     std::fflush(stdout);
     std::atomic<bool> serving{true};
     gofer::WaitGroup shutdown_done;
@@ -82,6 +118,8 @@ int serve(const ServeFlags& flags) {
     // serve() returned: shutdown began (or the listener failed); wait for
     // the connections to finish, then for the signal thread.
     while (server.open_connections() > 0) gofer::sleep_for(std::chrono::milliseconds(5));
+    explaining.store(false);
+    explainer.wait();
     if (serving.exchange(false)) pthread_kill(waiter.native_handle(), SIGTERM);
     waiter.join();
     shutdown_done.wait();
@@ -107,6 +145,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--grace", flags.grace_seconds, "seconds to let requests finish on SIGINT/SIGTERM")
       ->capture_default_str();
   serve_cmd->add_flag("--no-debug", flags.no_debug, "do not serve /debug/ and /metrics");
+  serve_cmd->add_flag("--explain", flags.explain,
+                      "trace every request and print its journey as it completes: the fds, goroutines, "
+                      "Ms and Ps, epoll reports and microseconds of each step");
   serve_cmd->add_flag("--debug-public", flags.debug_public,
                       "serve /debug/ and /metrics on a non-loopback address too");
   CLI11_PARSE(app, argc, argv);

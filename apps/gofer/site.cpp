@@ -23,12 +23,43 @@ happened for <em>this</em> request; the green figures are its own.</p>
 <ol>
 )";
 
+std::string html_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// This very request's journey so far, read from the trace (only while
+// tracing is on: `gofer serve --explain`, or a /debug/trace window).
+std::string journey_section() {
+  if (!debug::tracing()) {
+    return "<p>Start the server with <code>gofer serve --explain</code> and this page shows its own "
+           "journey here, step by step: the real fds, goroutines, Ms, Ps and microseconds.</p>\n";
+  }
+  auto journey = debug::journey_so_far();
+  if (!journey) return {};
+  std::string out = "<h2>This request's journey so far</h2>\n<ol>\n";
+  for (const auto& step : journey->steps) {
+    out += fmt::format("<li><span class=live>+{:.1f} µs</span> {}</li>\n", static_cast<double>(step.t_ns) / 1e3,
+                       html_escape(step.text));
+  }
+  return out + "</ol>\n";
+}
+
 }  // namespace
 
 http::Handler make_site(const SiteOptions& options) {
   auto mux = std::make_shared<http::ServeMux>();
 
-  mux->handle_func("GET /{$}", [](http::ResponseWriter& w, http::Request& r) {
+  mux->handle_func("GET /{$}", [debug = options.debug](http::ResponseWriter& w, http::Request& r) {
     w.header().set("Content-Type", "text/html; charset=utf-8");
     w.write(kStoryHead);
     w.write(fmt::format(
@@ -47,10 +78,11 @@ http::Handler make_site(const SiteOptions& options) {
         "<code>writev</code>.</li>\n"
         "<li>With no requests, the server sleeps: its threads wait in <code>epoll_wait</code> or "
         "on a futex, using no CPU.</li>\n</ol>\n"
-        "<p>Try <a href=\"/hello\">/hello</a>, or <code>curl -d hi {}/echo</code>.</p>\n"
-        "</body></html>\n",
+        "<p>Try <a href=\"/hello\">/hello</a>, or <code>curl -d hi {}/echo</code>.</p>\n",
         r.remote_addr.to_string(), gofer::this_goroutine_id(), gofer::num_goroutines(),
         gofer::procs(), r.method, r.target, r.host));
+    if (debug) w.write(journey_section());
+    w.write("</body></html>\n");
   });
 
   mux->handle_func("/hello", [](http::ResponseWriter& w, http::Request&) {

@@ -10,7 +10,11 @@
 // nothing of this one: it reads them through narrow stats interfaces.
 #pragma once
 
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "gofer/http/mux.h"
 #include "gofer/http/server.h"
@@ -29,7 +33,97 @@ std::string metrics_text(const http::Server* server);
 // HTTP counters (JSON).
 std::string state_json(const http::Server* server);
 
-// Registers the pages above on `mux`. `server` may be null.
+// Registers the pages above on `mux`, and /debug/trace and
+// /debug/gofer/journeys (below). `server` may be null.
 void register_handlers(http::ServeMux& mux, const http::Server* server);
+
+// ---- Tracing and request journeys ------------------------------------------
+//
+// While tracing is on, the runtime, net and http layers record what they do
+// (goroutines created, run, parked and woken; epoll reports; accept, read and
+// write results; request heads, handlers, responses) in fixed-size rings, one
+// per thread (runtime/trace.h). Off, it costs one relaxed load per hook.
+// A request's journey is assembled from those events: the events of its
+// connection's fd and of the goroutine serving it, from the end of the
+// previous request on that connection (or its accept) to this one's
+// response, and the idle or close that follows — the seed's story, with the
+// real fds, goroutine ids, Ms, Ps and microseconds.
+
+// Tracing is on while at least one user wants it; each start_tracing() is
+// paired with a stop_tracing(). The events recorded stay readable after.
+void start_tracing();
+void stop_tracing();
+bool tracing() noexcept;
+// The trace's clock (CLOCK_MONOTONIC, in ns): the unit of since_ns below.
+std::int64_t trace_now() noexcept;
+
+struct JourneyStep {
+  std::int64_t t_ns = 0;  // since the journey's first step
+  // "accept", "create", "run", "park", "yield", "exit", "unpark", "netpoll",
+  // "read", "write", "close", "request", "handler_start", "handler_end",
+  // "response", "idle", "conn_close".
+  std::string kind;
+  int m = -1, p = -1, fd = -1;   // where it happened (-1: not an M / no P / no fd)
+  std::uint64_t goroutine = 0;   // the goroutine it is about
+  // read/write: bytes, 0 for EOF, or -errno; accept: the new fd; run: ns
+  // runnable before (-1: unknown); response: status; request: head bytes.
+  std::int64_t value = 0;
+  // park: the wait reason; netpoll: the epoll events ("EPOLLIN|EPOLLOUT");
+  // write: the syscall; unpark: what readied it.
+  std::string detail;
+  std::string text;  // the step in plain words
+};
+
+struct Journey {
+  int fd = -1;                 // the connection
+  int listener_fd = -1;        // set when the journey starts with its accept
+  std::uint64_t goroutine = 0; // the goroutine that served it
+  std::uint64_t number = 0;    // the request's number on its connection (1: first)
+  std::string request;         // "GET /hello" (at most 24 bytes)
+  int status = 0;
+  std::uint64_t bytes_out = 0;
+  std::int64_t begin_ns = 0, end_ns = 0;  // trace_now() of its first and last steps
+  std::vector<JourneyStep> steps;         // in time order
+};
+
+// The journeys of requests whose response left at or after since_ns, oldest
+// first; the latest `max` of them.
+std::vector<Journey> recent_journeys(std::size_t max = 64, std::int64_t since_ns = 0);
+
+// The journey so far of the request the calling goroutine serves (its
+// handler is running): for a page that shows its own story. nullopt if
+// tracing was off when it arrived.
+std::optional<Journey> journey_so_far();
+
+// The journey in plain words, a line per step, in the seed's order.
+std::string explain(const Journey& journey);
+
+// Follows the trace as it grows (`gofer serve --explain`): each poll()
+// returns the journeys of requests that completed since the previous poll
+// (and at least a few ms ago, so that the steps after the response are in).
+class JourneyWatcher {
+ public:
+  JourneyWatcher();  // from now on
+  ~JourneyWatcher();
+  JourneyWatcher(const JourneyWatcher&) = delete;
+  JourneyWatcher& operator=(const JourneyWatcher&) = delete;
+  // At most `max` journeys (the latest); *skipped gets how many more
+  // completed, and *lost how many events the rings overwrote unread.
+  std::vector<Journey> poll(std::size_t max, std::size_t* skipped = nullptr, std::uint64_t* lost = nullptr);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// {"tracing":…, "journeys":[…]}: recent_journeys(max) for the live page.
+std::string journeys_json(std::size_t max = 64);
+
+// The events recorded at or after since_ns as Chrome trace-event JSON (the
+// "traceEvents" format that ui.perfetto.dev and chrome://tracing open):
+// goroutine run slices on a track per M and per P, epoll waits, instants
+// for parks, wake-ups and epoll reports, request and handler spans on a
+// track per connection.
+std::string trace_json(std::int64_t since_ns);
 
 }  // namespace gofer::debug

@@ -191,7 +191,14 @@ void ServedConn::serve() {
     bool failed = false;
     runtime::trace(runtime::TraceKind::handler_start, fd);
     try {
-      s.handler(response, r);
+      if (r.target == "*" && r.method == "OPTIONS") {
+        // Server-wide OPTIONS (RFC 9110 §9.3.7) is the server's to answer:
+        // 200 with an empty body, like Go's globalOptionsHandler.
+        response.header().set("Content-Length", "0");
+        response.write_header(status_ok);
+      } else {
+        s.handler(response, r);
+      }
     } catch (const std::exception& e) {
       fmt::print(stderr, "http: exception serving {}: {}\n", remote.to_string(), e.what());
       failed = true;
@@ -232,11 +239,13 @@ void ServedConn::serve() {
 
 void write_error_response(net::Conn& conn, int code, std::string_view reason) {
   std::string text = fmt::format("{} {}", code, status_text(code));
+  // Date: RFC 9110 §6.6.1 requires it on 4xx responses too (Go omits it
+  // on these early errors; we do not).
   std::string msg = fmt::format(
       "HTTP/1.1 {}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
-      "Content-Length: {}\r\n\r\n{}{}{}",
-      text, text.size() + (reason.empty() ? 0 : reason.size() + 2), text, reason.empty() ? "" : ": ",
-      reason);
+      "Date: {}\r\nContent-Length: {}\r\n\r\n{}{}{}",
+      text, http_date_now(), text.size() + (reason.empty() ? 0 : reason.size() + 2), text,
+      reason.empty() ? "" : ": ", reason);
   conn.set_write_deadline(net::Clock::now() + std::chrono::seconds(5));
   conn.write(std::string_view(msg));
   conn.close_write();

@@ -108,6 +108,7 @@ struct ServedConn {
   std::shared_ptr<ServerState> server;
   net::Conn conn;
   net::Addr remote;
+  int fd = -1;  // conn's fd number, for the trace (runtime/trace.h)
 
   // Read buffer: [0, rlen) holds bytes received; the current request's head
   // starts at 0 and `rpos` is where unconsumed bytes (body, next request)

@@ -11,7 +11,9 @@
 //     smuggler counts on a front end not doing. 400.
 //   - Transfer-Encoding other than one field whose value is "chunked":
 //     like Go (and nginx), no gzip or stacked codings, no "chunked, chunked",
-//     no second TE line. 501, as Go answers.
+//     no second TE line. When chunked is not the final coding ("gzip",
+//     "identity", "chunked, gzip", "chunked,") §6.3 rule 4 requires 400;
+//     other codings before a final chunked get 501 (§6.1), as Go answers.
 //   - Transfer-Encoding in HTTP/1.0: §6.1 says to treat the framing as
 //     faulty. 400 (unlike Go, which ignores the field).
 //   - Content-Length must be 1*DIGIT; repeated values, in one field as a
@@ -32,16 +34,24 @@ namespace {
 
 constexpr uint64_t kMaxContentLength = INT64_MAX;
 
-// Characters of uri-host [":" port]: reg-name, IP-literal, IPv4 and port
-// (RFC 3986 §3.2.2), percent-encoding included.
-bool valid_host(std::string_view host) {
-  for (char c : host) {
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum && std::string_view("-._~!$&'()*+,;=:[]%").find(c) == std::string_view::npos) {
-      return false;
-    }
+// Folds one Transfer-Encoding field value into the list of codings so far
+// (RFC 9110 §5.3: several field lines are one comma-separated list):
+// counts them and remembers whether the last one is exactly "chunked".
+// An empty element counts as a coding that is not chunked, so that
+// "chunked," is refused rather than read as chunked by us and as something
+// else by a front end.
+void add_transfer_codings(std::string_view value, size_t& codings, bool& last_chunked) {
+  size_t i = 0;
+  for (;;) {
+    size_t comma = value.find(',', i);
+    std::string_view element = value.substr(i, comma == std::string_view::npos ? value.npos : comma - i);
+    while (!element.empty() && syntax::is_ows(element.front())) element.remove_prefix(1);
+    while (!element.empty() && syntax::is_ows(element.back())) element.remove_suffix(1);
+    ++codings;
+    last_chunked = equal_fold(element, "chunked");
+    if (comma == std::string_view::npos) return;
+    i = comma + 1;
   }
-  return true;
 }
 
 // Folds one Content-Length field value into `length`/`seen`.
@@ -83,7 +93,8 @@ FramingResult analyze_request(const RequestHead& head) {
   bool has_length = false;
   uint64_t length = 0;
   size_t te_fields = 0;
-  std::string_view te;
+  size_t te_codings = 0;
+  bool te_last_chunked = false;
   size_t hosts = 0;
   bool close = false;
   bool keep_alive = false;
@@ -118,7 +129,7 @@ FramingResult analyze_request(const RequestHead& head) {
       case 17:
         if (equal_fold(h.name, "Transfer-Encoding")) {
           ++te_fields;
-          te = h.value;
+          add_transfer_codings(h.value, te_codings, te_last_chunked);
         }
         break;
       default:
@@ -128,14 +139,16 @@ FramingResult analyze_request(const RequestHead& head) {
 
   if (hosts > 1) return fail({400, "too many Host headers"});
   if (hosts == 0 && http11) return fail({400, "missing required Host header"});
-  if (hosts == 1 && !valid_host(f.host)) return fail({400, "invalid Host header"});
+  if (hosts == 1 && !syntax::valid_host(f.host)) return fail({400, "invalid Host header"});
 
   if (te_fields > 0) {
     if (!http11) return fail({400, "Transfer-Encoding in HTTP/1.0 request"});
     if (has_length) return fail({400, "both Content-Length and Transfer-Encoding"});
-    if (te_fields > 1 || !equal_fold(te, "chunked")) {
-      return fail({501, "unsupported transfer encoding"});
-    }
+    // §6.3 rule 4: chunked not last means the length cannot be known:
+    // MUST be 400 and close. §6.1: a coding we do not implement before a
+    // final chunked (gzip, or chunked twice) SHOULD be 501.
+    if (!te_last_chunked) return fail({400, "chunked is not the final transfer coding"});
+    if (te_codings > 1) return fail({501, "unsupported transfer encoding"});
     f.body = Framing::Body::chunked;
   } else if (has_length && length > 0) {
     f.body = Framing::Body::content_length;

@@ -46,6 +46,8 @@
 //     says to treat a higher minor version as the highest one we implement.
 //     Other major versions (HTTP/0.9, HTTP/2.0) are well formed but get 505.
 //   - Any token is a method; whether the server implements it is its call.
+//   - The request-target must have one of the four forms of §3.2, the
+//     asterisk only with OPTIONS, a bare authority only with CONNECT.
 //
 // Rejected approaches
 //   - A byte-at-a-time state machine that keeps its state across calls
@@ -100,6 +102,51 @@ ParseError check_partial_line(std::string_view buf, size_t start, size_t n, bool
   return {};
 }
 
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// The request-target is one of four forms (RFC 9112 §3.2): origin-form
+// "/path?query", absolute-form "scheme://authority/path" (§3.2.2),
+// authority-form "host:port" for CONNECT only (§3.2.3) and asterisk-form
+// "*" for OPTIONS only (§3.2.4). Unlike Go, which takes whatever
+// url.ParseRequestURI accepts ("host:80" is a URI of scheme "host"), a
+// target of no form — a relative path, an authority for GET — is refused,
+// and so is an absolute URI without an authority (RFC 9110 §4.2.1: an http
+// URI with an empty host MUST be rejected). Like Go, CONNECT may also carry
+// an origin-form path (net/rpc's "CONNECT /_goRPC_").
+ParseError check_target_form(std::string_view method, std::string_view target) {
+  if (target[0] == '/') return {};
+  if (target == "*") {
+    if (method == "OPTIONS") return {};
+    return {400, "asterisk-form target is only for OPTIONS"};
+  }
+  // A host, and no userinfo (RFC 9110 §4.2.4 says to treat it as an error).
+  auto valid_authority = [](std::string_view authority, bool need_port) {
+    size_t colon = authority.rfind(':');
+    bool has_port = colon != std::string_view::npos && colon + 1 < authority.size() &&
+                    authority.find(']', colon) == std::string_view::npos;
+    return !authority.empty() && authority[0] != ':' && (has_port || !need_port) &&
+           syntax::valid_host(authority);
+  };
+  if (method == "CONNECT") {
+    if (!valid_authority(target, true)) return {400, "CONNECT target must be host:port"};
+    return {};
+  }
+  // absolute-form: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ),
+  // then "//" and a non-empty authority.
+  size_t i = 0;
+  if (!is_alpha(target[0])) return {400, "invalid request-target"};
+  while (i < target.size() && (is_alpha(target[i]) || (target[i] >= '0' && target[i] <= '9') ||
+                               target[i] == '+' || target[i] == '-' || target[i] == '.')) {
+    ++i;
+  }
+  if (target.substr(i, 3) != "://") return {400, "invalid request-target"};
+  std::string_view rest = target.substr(i + 3);
+  if (!valid_authority(rest.substr(0, rest.find_first_of("/?#")), false)) {
+    return {400, "invalid host in absolute-form target"};
+  }
+  return {};
+}
+
 // request-line = method SP request-target SP HTTP-version (RFC 9112 §3),
 // with exactly one SP between the parts and nothing around them.
 ParseError parse_request_line(std::string_view line, const ParseLimits& limits, RequestHead* out) {
@@ -129,6 +176,7 @@ ParseError parse_request_line(std::string_view line, const ParseLimits& limits, 
   }
   int major = v[5] - '0';
   if (major != 1) return {505, "HTTP version not supported"};
+  if (ParseError e = check_target_form(method, target)) return e;
 
   if (out != nullptr) {
     out->method = method;

@@ -119,15 +119,22 @@ void ConnResponse::write_head(bool final_body_known) {
         append_int(head, body_written_);
         head.append("\r\n");
       }
-    } else if (proto_minor_ >= 1 && !head_request_) {
+    } else if (head_request_) {
+      // No body follows a HEAD response (RFC 9110 §9.3.2), so an unknown
+      // length needs neither chunking nor a close (as in Go).
+    } else if (proto_minor_ >= 1) {
       chunked_ = true;
       head.append("Transfer-Encoding: chunked\r\n");
     } else {
       close_after_ = true;  // HTTP/1.0: the body ends when the connection does
     }
   }
+  // A handler's "Connection: close" ends the connection after this
+  // response (RFC 9112 §9.6; Go's closeAfterReply), and is sent as it is.
+  bool handler_close = token_list_contains(header_.get("Connection"), "close");
+  if (handler_close) close_after_ = true;
   if (close_after_) {
-    head.append("Connection: close\r\n");
+    if (!handler_close) head.append("Connection: close\r\n");
   } else if (proto_minor_ == 0) {
     head.append("Connection: keep-alive\r\n");
   }
@@ -194,6 +201,13 @@ Error ConnResponse::flush() {
 Error ConnResponse::finish() {
   if (status_ == 0) write_header(status_ok);
   if (!header_sent_) {
+    // A declared Content-Length the handler did not fill: the client would
+    // wait for the missing bytes, so the connection closes after them (Go's
+    // shouldReuseConnection; RFC 9112 §8 makes the response incomplete).
+    if (declared_length_ >= 0 && body_allowed_ && !head_request_ &&
+        body_written_ < static_cast<std::uint64_t>(declared_length_)) {
+      close_after_ = true;
+    }
     write_head(true);
     return send_buffered();
   }

@@ -6,6 +6,7 @@
 #include "gofer/runtime.h"
 #include "gofer/time.h"
 #include "http/server_state.h"
+#include "runtime/trace.h"
 
 namespace gofer::http {
 
@@ -121,6 +122,7 @@ Error Server::serve(net::Listener& listener) {
     s->connections_accepted.fetch_add(1, std::memory_order_relaxed);
     gofer::go([c] {
       c->serve();
+      runtime::trace(runtime::TraceKind::http_close, c->fd, static_cast<std::int64_t>(c->requests));
       auto srv = c->server;
       {
         std::lock_guard lock(srv->mu);

@@ -1,5 +1,6 @@
 // Character classes and the field-line grammar (RFC 9110 §5), shared by the
-// request head parser and the chunked decoder's trailer section.
+// request head parser and the chunked decoder's trailer section; and the
+// uri-host [":" port] rule, shared by the request-target and Host checks.
 #pragma once
 
 #include <array>
@@ -52,6 +53,39 @@ inline bool is(char c, uint8_t cls) {
 }
 inline bool is_ows(char c) {
   return c == ' ' || c == '\t';
+}
+
+// uri-host [":" port] (RFC 9112 §3.2, RFC 3986 §3.2.2-3.2.3): an
+// IP-literal in brackets, or a reg-name / IPv4 address of unreserved,
+// sub-delims and percent-encoded characters; then an optional port of
+// digits only. So "a:b", "a:1:2" and an unbracketed "::1" are invalid.
+inline bool valid_host(std::string_view host) {
+  auto allowed = [](std::string_view s, std::string_view extra) {
+    for (char c : s) {
+      bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      if (!alnum && std::string_view("-._~!$&'()*+,;=%").find(c) == std::string_view::npos &&
+          extra.find(c) == std::string_view::npos) {
+        return false;
+      }
+    }
+    return true;
+  };
+  std::string_view port;
+  if (!host.empty() && host[0] == '[') {
+    size_t close = host.find(']');
+    if (close == std::string_view::npos || !allowed(host.substr(1, close - 1), ":")) return false;
+    std::string_view rest = host.substr(close + 1);
+    if (!rest.empty() && rest[0] != ':') return false;
+    if (!rest.empty()) port = rest.substr(1);
+  } else {
+    size_t colon = host.find(':');
+    if (!allowed(host.substr(0, colon), {})) return false;
+    if (colon != std::string_view::npos) port = host.substr(colon + 1);
+  }
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
 }
 
 // Parses one field line, `line` being its content without the line

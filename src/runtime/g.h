@@ -71,6 +71,11 @@ struct G {
 
   EhGlobals eh;
 
+  // Tracing: when it last became runnable (nanotime; 0: not stamped). Written
+  // by whoever makes it runnable, before it is queued; read by the M that
+  // runs it (trace.cpp).
+  std::int64_t trace_runnable_ns = 0;
+
 #if defined(GOFER_ASAN)
   void* asan_fake_stack = nullptr;
 #endif

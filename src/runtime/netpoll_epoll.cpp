@@ -22,8 +22,10 @@
 #include <cstring>
 
 #include "runtime/fatal.h"
+#include "runtime/g.h"
 #include "runtime/netpoll.h"
 #include "runtime/poll_desc.h"
+#include "runtime/trace.h"
 
 namespace gofer::runtime {
 namespace {
@@ -111,7 +113,11 @@ G* netpoll(std::int64_t delay_ns, int* count) {
     bool read = (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
     bool write = (ev.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
     pd->last_events.store(ev.events, std::memory_order_relaxed);
-    poll_ready(pd, static_cast<std::uint32_t>(ev.data.u64 >> 32), read, write, &head, &tail, count);
+    auto seq = static_cast<std::uint32_t>(ev.data.u64 >> 32);
+    G* before = tail;
+    poll_ready(pd, seq, read, write, &head, &tail, count);
+    trace_netpoll(pd, seq, ev.events, tail == before ? nullptr : before != nullptr ? before->schedlink : head,
+                  delay_ns != 0);
   }
   return head;
 }

@@ -53,8 +53,9 @@ G* current_g() noexcept;
 using ParkCommit = bool (*)(G* g, void* arg) noexcept;
 
 // Parks the current goroutine until ready() is called for it (or until commit
-// returns false). Must be called on a goroutine.
-void park(ParkCommit commit, void* arg, WaitReason reason);
+// returns false). Must be called on a goroutine. `fd`: the file descriptor
+// it waits on, if any (for the trace, trace.h).
+void park(ParkCommit commit, void* arg, WaitReason reason, int fd = -1);
 
 // park() whose commit unlocks `mu`, which the caller holds and under which it
 // published itself (Go's goparkunlock).

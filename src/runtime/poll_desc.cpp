@@ -64,18 +64,18 @@ bool block(PollDesc* pd, int mode, WaitReason reason) {
     expected = kPdNil;
     if (gpp.compare_exchange_strong(expected, kPdWait, std::memory_order_seq_cst)) break;
     if (expected != kPdReady && expected != kPdNil) {
-      fatal("two goroutines wait on fd {} for {} at once", pd->fd, mode == 'r' ? "read" : "write");
+      fatal("two goroutines wait on fd {} for {} at once", pd->fd.load(std::memory_order_relaxed), mode == 'r' ? "read" : "write");
     }
   }
   // Re-check the error flags after publishing kPdWait (the other half of the
   // Dekker pair in unblock()).
   if (poll_check(pd, mode) == PollError::none) {
     if (reason == WaitReason::none) reason = mode == 'r' ? WaitReason::io_read : WaitReason::io_write;
-    park(&block_commit, &gpp, reason);
+    park(&block_commit, &gpp, reason, pd->fd.load(std::memory_order_relaxed));
   }
   std::uintptr_t old = gpp.exchange(kPdNil, std::memory_order_seq_cst);
   GOFER_CHECK(old <= kPdWait || old == reinterpret_cast<std::uintptr_t>(current_g()),
-              "poll descriptor of fd {} corrupted", pd->fd);
+              "poll descriptor of fd {} corrupted", pd->fd.load(std::memory_order_relaxed));
   return old == kPdReady;
 }
 
@@ -108,7 +108,7 @@ PollDesc* poll_open(int fd, int* err) {
   }
   {
     std::lock_guard lock(pd->mu);
-    pd->fd = fd;
+    pd->fd.store(fd, std::memory_order_relaxed);
     pd->closing.store(false, std::memory_order_relaxed);
     pd->rd.store(0, std::memory_order_relaxed);
     pd->wd.store(0, std::memory_order_relaxed);
@@ -131,8 +131,8 @@ PollDesc* poll_open(int fd, int* err) {
 
 void poll_close(PollDesc* pd) {
   GOFER_CHECK(pd->rg.load() <= kPdReady && pd->wg.load() <= kPdReady,
-              "closing fd {} while a goroutine waits on it", pd->fd);
-  netpoll_close(pd->fd);
+              "closing fd {} while a goroutine waits on it", pd->fd.load(std::memory_order_relaxed));
+  netpoll_close(pd->fd.load(std::memory_order_relaxed));
   netpoll_fd_closed();
   recycle(pd);
 }
@@ -145,7 +145,7 @@ void recycle(PollDesc* pd) {
     std::lock_guard lock(pd->mu);
     // Events still queued for this registration carry the old seq: ignored.
     pd->seq.fetch_add(1, std::memory_order_release);
-    pd->fd = -1;
+    pd->fd.store(-1, std::memory_order_relaxed);
   }
   std::lock_guard lock(g_free_mu);
   pd->link = g_free;

@@ -43,7 +43,9 @@ struct PollDesc {
 
   std::uint32_t index = 0;           // in the PollDesc table; fixed for life
   std::atomic<std::uint32_t> seq{0};  // bumped at every open and close
-  int fd = -1;
+  // Written under mu at open and recycle; the trace reads it from the
+  // poller without mu (relaxed: a stale value only mislabels one event).
+  std::atomic<int> fd{-1};
 
   std::atomic<std::uintptr_t> rg{kPdNil};
   std::atomic<std::uintptr_t> wg{kPdNil};

@@ -10,6 +10,7 @@
 #include "runtime/fatal.h"
 #include "runtime/netpoll.h"
 #include "runtime/switch.h"
+#include "runtime/trace.h"
 
 namespace gofer::runtime {
 
@@ -214,6 +215,7 @@ G* take_first_inject_rest(G* list, int n) {
   g->schedlink = nullptr;
   if (n > 1) inject_list(rest, n - 1);
   cas_status(g, GStatus::waiting, GStatus::runnable);
+  trace_go(TraceKind::go_unpark, g, static_cast<std::int64_t>(TraceUnpark::netpoll));
   return g;
 }
 
@@ -315,7 +317,9 @@ top:
     int n = 0;
     G* list = nullptr;
     m->in_netpoll.store(true, std::memory_order_relaxed);
+    trace(TraceKind::poll_block, -1, delay);
     if (!s.stopping.load(std::memory_order_seq_cst)) list = netpoll(delay, &n);
+    trace(TraceKind::poll_wake, -1, n);
     m->in_netpoll.store(false, std::memory_order_relaxed);
     s.poll_until.store(0, std::memory_order_seq_cst);
     s.poller_taken.store(false, std::memory_order_release);
@@ -396,7 +400,10 @@ void globrunq_put_batch_locked(G* head, G* tail, int n) {
 
 void inject_list(G* head, int n) {
   if (head == nullptr) return;
-  for (G* g = head; g != nullptr; g = g->schedlink) cas_status(g, GStatus::waiting, GStatus::runnable);
+  for (G* g = head; g != nullptr; g = g->schedlink) {
+    cas_status(g, GStatus::waiting, GStatus::runnable);
+    trace_go(TraceKind::go_unpark, g, static_cast<std::int64_t>(TraceUnpark::netpoll));
+  }
   M* m = current_m();
   if (m != nullptr && m->p != nullptr) {
     while (head != nullptr) {

@@ -44,6 +44,7 @@
 namespace gofer::runtime {
 
 struct M;
+struct TraceRing;
 
 enum class PStatus : std::uint8_t { idle, running, blocking };
 
@@ -98,6 +99,12 @@ struct M {
   std::atomic<int> p_id{-1};                  // the P it holds, -1: none
   std::atomic<std::uint64_t> running_goid{0};  // 0: on g0
   std::atomic<bool> in_netpoll{false};
+
+  // Tracing (trace.h): this M's event ring, taken at its first event, and
+  // the fd its goroutine's park() named, for the go_stop event on g0
+  // (both owner only).
+  TraceRing* trace_ring = nullptr;
+  int trace_park_fd = -1;
 
   void* sigaltstack_mem = nullptr;
 #if defined(GOFER_ASAN)

@@ -22,6 +22,7 @@
 
 #include "runtime/fatal.h"
 #include "runtime/netpoll.h"
+#include "runtime/trace.h"
 
 #if defined(GOFER_ASAN)
 #include <sanitizer/asan_interface.h>
@@ -213,7 +214,9 @@ G* execute(M* m, G* g) {
   if (!g->stack) attach_stack(m, g);
   m->curg = g;
   m->running_goid.store(g->id, std::memory_order_relaxed);
+  trace_go(TraceKind::go_start, g);
   run_on(m, g);
+  trace_go(TraceKind::go_stop, g);
   m->running_goid.store(0, std::memory_order_relaxed);
   m->curg = nullptr;
 
@@ -232,6 +235,7 @@ G* execute(M* m, G* g) {
       leave_tsan_fiber(m, g);
       // The condition holds already: resume g without going through a queue.
       cas_status(g, GStatus::waiting, GStatus::runnable);
+      trace_go(TraceKind::go_unpark, g, static_cast<std::int64_t>(TraceUnpark::declined));
       return g;
     case SwitchReason::exit: {
       cas_status(g, GStatus::running, GStatus::dead);
@@ -246,6 +250,7 @@ G* execute(M* m, G* g) {
     case SwitchReason::blocking_exit: {
       // m has no P (exit_blocking found none idle): queue g for another M.
       cas_status(g, GStatus::syscall, GStatus::runnable);
+      trace_go(TraceKind::go_unpark, g, static_cast<std::int64_t>(TraceUnpark::blocking));
       {
         std::lock_guard lock(g_sched->mu);
         globrunq_put_batch_locked(g, g, 1);
@@ -273,6 +278,7 @@ void thread_init(M* m) {
 }
 
 void thread_fini(M* m) {
+  trace_release_ring(m);
   stack_t ss{};
   ss.ss_flags = SS_DISABLE;
   ::sigaltstack(&ss, nullptr);

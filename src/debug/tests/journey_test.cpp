@@ -1,0 +1,535 @@
+// Tracing and request journeys against real requests over sockets: the
+// events each journey holds and their order (keep-alive, pipelined, a slow
+// client whose goroutine must park), the Chrome trace JSON, the trace rings
+// themselves, and that tracing off records nothing.
+//
+// The clients are plain blocking sockets run inside gofer::blocking(), so
+// that their syscalls leave no trace and their thread hands its P on.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <functional>
+#include <string>
+
+#include "debug/json.h"
+#include "gofer/debug.h"
+#include "gofer/http/httptest.h"
+#include "gofer/http/mux.h"
+#include "gofer/http/server.h"
+#include "gofer/net.h"
+#include "gofer/runtime.h"
+#include "gofer/sync.h"
+#include "gofer/time.h"
+#include "runtime/park.h"
+#include "runtime/trace.h"
+
+namespace http = gofer::http;
+namespace net = gofer::net;
+namespace debug = gofer::debug;
+using namespace std::chrono_literals;
+
+namespace {
+
+// ---- a blocking client ------------------------------------------------------
+
+int dial_blocking(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<std::uint16_t>(port));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{5, 0};  // a hung server fails the test instead of hanging it
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void send_all(int fd, std::string_view s) {
+  while (!s.empty()) {
+    ssize_t n = ::send(fd, s.data(), s.size(), MSG_NOSIGNAL);
+    if (n <= 0) return;
+    s.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// Reads one response with a Content-Length body; "" on error.
+std::string read_response(int fd, std::string& pending) {
+  for (;;) {
+    std::size_t head_end = pending.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      std::size_t cl = pending.find("Content-Length: ");
+      std::size_t len = cl < head_end ? std::stoul(pending.substr(cl + 16)) : 0;
+      if (pending.size() >= head_end + 4 + len) {
+        std::string resp = pending.substr(0, head_end + 4 + len);
+        pending.erase(0, resp.size());
+        return resp;
+      }
+    }
+    char buf[4096];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return {};
+    pending.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+// A client session on a connection of its own, run off the scheduler.
+void client(int port, const std::function<void(int fd, std::string& pending)>& session) {
+  gofer::blocking([&] {
+    int fd = dial_blocking(port);
+    ASSERT_GE(fd, 0) << "connect: " << errno;
+    std::string pending;
+    session(fd, pending);
+    ::close(fd);
+  });
+}
+
+void hello(http::ResponseWriter& w, http::Request&) { w.write("Hello, World!"); }
+
+// Runs body(port, listener fd) against a server on 127.0.0.1:0 with
+// tracing on, inside a runtime with two Ps.
+void with_traced_server(const std::function<void(int port, int listener_fd)>& body, bool trace = true,
+                        http::Handler handler = hello) {
+  gofer::run([&] {
+    auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
+    ASSERT_FALSE(err) << err.message();
+    int port = ln.addr().port();
+    int listener_fd = ln.fd();
+    http::Server server;
+    server.handler = std::move(handler);
+    gofer::WaitGroup wg;
+    wg.add(1);
+    gofer::go([&] {
+      server.serve(ln);
+      wg.done();
+    });
+    if (trace) debug::start_tracing();
+    body(port, listener_fd);
+    if (trace) debug::stop_tracing();
+    server.shutdown(net::Clock::now() + 2s);
+    wg.wait();
+  }, {.procs = 2});
+}
+
+// The journeys of requests whose text starts with `prefix`, once `n` of
+// them are there and the last one is complete (the step after its
+// response, idle or close, recorded too).
+std::vector<debug::Journey> wait_for_journeys(std::int64_t since, std::string_view prefix, std::size_t n) {
+  std::vector<debug::Journey> found;
+  for (int i = 0; i < 300; ++i) {
+    found.clear();
+    for (auto& j : debug::recent_journeys(64, since)) {
+      if (j.request.starts_with(prefix)) found.push_back(std::move(j));
+    }
+    if (found.size() >= n && found.back().steps.back().kind != "response") break;
+    gofer::sleep_for(10ms);
+  }
+  return found;
+}
+
+// One expected step: its kind and what else must hold.
+struct Expect {
+  std::string kind;
+  std::function<bool(const debug::JourneyStep&)> holds = [](const debug::JourneyStep&) { return true; };
+};
+
+// The expected steps occur in the journey in this order (other steps may
+// come between them). Returns the matched steps' indices.
+std::vector<std::size_t> expect_in_order(const debug::Journey& j, const std::vector<Expect>& want) {
+  std::vector<std::size_t> at;
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < j.steps.size() && k < want.size(); ++i) {
+    if (j.steps[i].kind == want[k].kind && want[k].holds(j.steps[i])) {
+      at.push_back(i);
+      ++k;
+    }
+  }
+  EXPECT_EQ(k, want.size()) << "missing step " << (k < want.size() ? want[k].kind : "") << " (step " << k
+                            << " of the expected ones) in:\n"
+                            << debug::explain(j);
+  return at;
+}
+
+// ---- journeys ---------------------------------------------------------------
+
+// Keep-alive: two requests on one connection. The first journey starts with
+// the accept and the goroutine's creation; the second with the connection
+// idle, the goroutine parked in IO wait, epoll reporting the fd readable and
+// the goroutine resumed — then read, request, handler, writev, idle again.
+TEST(Journey, KeepAliveTwoRequestsOnOneConnection) {
+  with_traced_server([](int port, int listener_fd) {
+    std::int64_t since = debug::trace_now();
+    debug::JourneyWatcher watcher;
+    client(port, [](int fd, std::string& pending) {
+      send_all(fd, "GET /keepalive/1 HTTP/1.1\r\nHost: x\r\n\r\n");
+      EXPECT_NE(read_response(fd, pending).find("Hello, World!"), std::string::npos);
+      ::usleep(20'000);  // the server's goroutine parks meanwhile
+      send_all(fd, "GET /keepalive/2 HTTP/1.1\r\nHost: x\r\n\r\n");
+      EXPECT_NE(read_response(fd, pending).find("Hello, World!"), std::string::npos);
+    });
+    auto js = wait_for_journeys(since, "GET /keepalive/", 2);
+    ASSERT_EQ(js.size(), 2u);
+    const debug::Journey& a = js[0];
+    const debug::Journey& b = js[1];
+    EXPECT_EQ(a.request, "GET /keepalive/1");
+    EXPECT_EQ(b.request, "GET /keepalive/2");
+    EXPECT_EQ(a.fd, b.fd);
+    EXPECT_EQ(a.goroutine, b.goroutine);
+    EXPECT_EQ(a.number, 1u);
+    EXPECT_EQ(b.number, 2u);
+    EXPECT_EQ(a.listener_fd, listener_fd);
+    EXPECT_EQ(a.status, 200);
+    std::uint64_t g = a.goroutine;
+    int fd = a.fd;
+    auto on_fd = [fd](const debug::JourneyStep& s) { return s.fd == fd; };
+    auto of_g = [g](const debug::JourneyStep& s) { return s.goroutine == g; };
+
+    expect_in_order(a, {
+        {"accept", [&](auto& s) { return s.fd == listener_fd && s.value == fd; }},
+        {"create", of_g},
+        {"run", of_g},
+        {"read", [&](auto& s) { return on_fd(s) && s.value > 0; }},
+        {"request", on_fd},
+        {"handler_start", on_fd},
+        {"handler_end", on_fd},
+        {"write", [&](auto& s) { return on_fd(s) && s.value > 0 && s.detail == "writev (sendmsg)"; }},
+        {"response", [&](auto& s) { return on_fd(s) && s.value == 200; }},
+        {"idle", on_fd},
+    });
+    expect_in_order(b, {
+        {"idle", on_fd},
+        {"read", [&](auto& s) { return on_fd(s) && s.value == -EAGAIN; }},
+        {"park", [&](auto& s) { return of_g(s) && s.detail == "IO wait (read)" && s.value == fd; }},
+        {"netpoll", [&](auto& s) { return on_fd(s) && of_g(s) && s.detail.find("EPOLLIN") != std::string::npos; }},
+        {"unpark", [&](auto& s) { return of_g(s) && s.detail == "netpoll"; }},
+        {"run", of_g},
+        {"read", [&](auto& s) { return on_fd(s) && s.value > 0; }},
+        {"request", on_fd},
+        {"handler_start", on_fd},
+        {"handler_end", on_fd},
+        {"write", [&](auto& s) { return on_fd(s) && s.value > 0; }},
+        {"response", on_fd},
+        {"idle", on_fd},
+    });
+    for (const auto& s : b.steps) {
+      EXPECT_NE(s.kind, "accept") << "the second request's journey starts after the first one's response";
+      EXPECT_NE(s.kind, "create");
+    }
+    for (const auto& j : js) {
+      for (std::size_t i = 1; i < j.steps.size(); ++i) EXPECT_GE(j.steps[i].t_ns, j.steps[i - 1].t_ns);
+    }
+
+    // The watcher (--explain) reports each of them once.
+    std::vector<debug::Journey> seen;
+    for (int i = 0; i < 100 && seen.size() < 2; ++i) {
+      gofer::sleep_for(10ms);
+      for (auto& j : watcher.poll(64)) {
+        if (j.request.starts_with("GET /keepalive/")) seen.push_back(std::move(j));
+      }
+    }
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].request, "GET /keepalive/1");
+    EXPECT_EQ(seen[1].request, "GET /keepalive/2");
+    EXPECT_EQ(seen[1].steps.size(), b.steps.size());
+    gofer::sleep_for(30ms);
+    for (auto& j : watcher.poll(64)) EXPECT_FALSE(j.request.starts_with("GET /keepalive/")) << j.request;
+  });
+}
+
+// Pipelined: two requests in one write. The second is served from the bytes
+// the first read brought: its journey has no read, no park, no idle before
+// its request — it starts right after the first response.
+TEST(Journey, PipelinedSecondRequestIsServedFromTheBuffer) {
+  with_traced_server([](int port, int) {
+    std::int64_t since = debug::trace_now();
+    const std::string both = "GET /pipe/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /pipe/2 HTTP/1.1\r\nHost: x\r\n\r\n";
+    client(port, [&](int fd, std::string& pending) {
+      send_all(fd, both);
+      EXPECT_NE(read_response(fd, pending).find("Hello, World!"), std::string::npos);
+      EXPECT_NE(read_response(fd, pending).find("Hello, World!"), std::string::npos);
+    });
+    auto js = wait_for_journeys(since, "GET /pipe/", 2);
+    ASSERT_EQ(js.size(), 2u);
+    const debug::Journey& a = js[0];
+    const debug::Journey& b = js[1];
+    EXPECT_EQ(a.fd, b.fd);
+    EXPECT_EQ(a.goroutine, b.goroutine);
+    EXPECT_EQ(b.number, 2u);
+    int fd = a.fd;
+    auto on_fd = [fd](const debug::JourneyStep& s) { return s.fd == fd; };
+    auto read_at = expect_in_order(a, {
+        {"read", [&](auto& s) { return on_fd(s) && s.value > 0; }},
+        {"request", on_fd},
+        {"response", on_fd},
+    });
+    if (!read_at.empty()) {
+      // Both requests came in with one read.
+      EXPECT_EQ(a.steps[read_at[0]].value, static_cast<std::int64_t>(both.size())) << debug::explain(a);
+    }
+    expect_in_order(b, {
+        {"request", on_fd},
+        {"handler_start", on_fd},
+        {"handler_end", on_fd},
+        {"write", [&](auto& s) { return on_fd(s) && s.value > 0; }},
+        {"response", on_fd},
+        {"idle", on_fd},
+    });
+    ASSERT_FALSE(b.steps.empty());
+    EXPECT_EQ(b.steps.front().kind, "request") << debug::explain(b);
+    for (const auto& s : b.steps) {
+      if (s.kind == "request") break;
+      EXPECT_NE(s.kind, "read") << debug::explain(b);
+      EXPECT_NE(s.kind, "park") << debug::explain(b);
+    }
+  });
+}
+
+// A slow client sends its head in two parts 50 ms apart: after the first
+// part the goroutine reads EAGAIN and parks in IO wait; epoll reports the fd
+// readable ~50 ms later, the goroutine resumes, reads the rest, and the
+// handler runs and the response is written.
+TEST(Journey, SlowClientParksTheGoroutineUntilEpollReportsTheRest) {
+  with_traced_server([](int port, int listener_fd) {
+    std::int64_t since = debug::trace_now();
+    const std::string part1 = "GET /slow HTTP/1.1\r\nHo";
+    const std::string part2 = "st: x\r\n\r\n";
+    client(port, [&](int fd, std::string& pending) {
+      send_all(fd, part1);
+      ::usleep(50'000);
+      send_all(fd, part2);
+      EXPECT_NE(read_response(fd, pending).find("Hello, World!"), std::string::npos);
+    });
+    auto js = wait_for_journeys(since, "GET /slow", 1);
+    ASSERT_EQ(js.size(), 1u);
+    const debug::Journey& j = js[0];
+    int fd = j.fd;
+    std::uint64_t g = j.goroutine;
+    auto on_fd = [fd](const debug::JourneyStep& s) { return s.fd == fd; };
+    auto of_g = [g](const debug::JourneyStep& s) { return s.goroutine == g; };
+    auto at = expect_in_order(j, {
+        {"accept", [&](auto& s) { return s.fd == listener_fd && s.value == fd; }},
+        {"create", of_g},
+        {"run", of_g},
+        {"read", [&](auto& s) { return on_fd(s) && s.value == static_cast<std::int64_t>(part1.size()); }},
+        {"read", [&](auto& s) { return on_fd(s) && s.value == -EAGAIN && s.detail == "EAGAIN"; }},
+        {"park", [&](auto& s) { return of_g(s) && s.detail == "IO wait (read)" && s.value == fd; }},
+        {"netpoll", [&](auto& s) { return on_fd(s) && of_g(s) && s.detail.find("EPOLLIN") != std::string::npos; }},
+        {"unpark", of_g},
+        {"run", of_g},
+        {"read", [&](auto& s) { return on_fd(s) && s.value == static_cast<std::int64_t>(part2.size()); }},
+        {"request", [&](auto& s) { return on_fd(s) && s.detail == "GET /slow"; }},
+        {"handler_start", on_fd},
+        {"handler_end", on_fd},
+        {"write", [&](auto& s) { return on_fd(s) && s.value > 0; }},
+        {"response", [&](auto& s) { return on_fd(s) && s.value == 200; }},
+        {"idle", on_fd},
+    });
+    ASSERT_EQ(at.size(), 16u);
+    std::int64_t parked = j.steps[at[5]].t_ns;
+    std::int64_t reported = j.steps[at[6]].t_ns;
+    EXPECT_GE(reported - parked, 40'000'000) << "epoll reported the rest ~50 ms after the park";
+    EXPECT_LT(reported - parked, 2'000'000'000);
+
+    std::string story = debug::explain(j);
+    for (const char* words : {"GET /slow", "accepted on listener fd", "EAGAIN", "parked (IO wait (read) on fd",
+                              "reported fd", "readable", "resumed on P", "handler returned after", "writev (sendmsg)",
+                              "connection idle"}) {
+      EXPECT_NE(story.find(words), std::string::npos) << "missing \"" << words << "\" in:\n" << story;
+    }
+  });
+}
+
+// ---- the trace as JSON ------------------------------------------------------
+
+// /debug/trace?seconds=0.4 turns tracing on for the window (and off after),
+// and answers valid Chrome trace-event JSON with goroutine run slices per M
+// and per P, epoll reports, parks, and the request spans of the requests
+// made meanwhile. /debug/gofer/journeys answers valid JSON with them too.
+TEST(TraceJson, DebugTraceRecordsTheWindowAsChromeTraceEvents) {
+  with_traced_server([](int port, int) {
+    http::ServeMux mux;
+    debug::register_handlers(mux, nullptr);
+    gofer::WaitGroup done;
+    done.add(1);
+    gofer::go([&] {
+      gofer::sleep_for(100ms);
+      client(port, [](int fd, std::string& pending) {
+        for (int i = 0; i < 3; ++i) {
+          send_all(fd, "GET /traced HTTP/1.1\r\nHost: x\r\n\r\n");
+          EXPECT_FALSE(read_response(fd, pending).empty());
+          ::usleep(5'000);
+        }
+      });
+      done.done();
+    });
+    EXPECT_FALSE(debug::tracing());
+    auto req = http::httptest::new_request("GET", "/debug/trace?seconds=0.4");
+    http::httptest::ResponseRecorder rec;
+    mux(rec, *req);
+    done.wait();
+    EXPECT_FALSE(debug::tracing()) << "the window's end turns tracing off again";
+    ASSERT_EQ(rec.code, 200);
+    nlohmann::json j = nlohmann::json::parse(rec.body);  // throws (fails the test) if invalid
+    ASSERT_TRUE(j["traceEvents"].is_array());
+    int run_slices_m = 0, run_slices_p = 0, requests = 0, handlers = 0, netpolls = 0, parks = 0, reads = 0,
+        writes = 0, names = 0;
+    for (const auto& e : j["traceEvents"]) {
+      ASSERT_TRUE(e.contains("ph") && e.contains("pid") && e.contains("name")) << e.dump();
+      std::string ph = e["ph"], name = e["name"];
+      if (ph == "M") {
+        names += name == "thread_name";
+        continue;
+      }
+      ASSERT_TRUE(e["ts"].is_number()) << e.dump();
+      EXPECT_GE(e["ts"].get<double>(), 0.0);
+      if (ph == "X") {
+        ASSERT_TRUE(e["dur"].is_number()) << e.dump();
+        EXPECT_GE(e["dur"].get<double>(), 0.0);
+        if (e["cat"] == "goroutine") (e["pid"] == 1 ? run_slices_m : run_slices_p)++;
+        if (e["cat"] == "http" && name == "GET /traced") {
+          ++requests;
+          EXPECT_EQ(e["args"]["status"], 200);
+          EXPECT_GT(e["args"]["bytes_out"].get<int>(), 0);
+        }
+        if (e["cat"] == "http" && name == "handler") ++handlers;
+      } else {
+        ASSERT_EQ(ph, "i") << e.dump();
+        if (e["cat"] == "netpoll") ++netpolls;
+        if (name.starts_with("park G")) ++parks;
+        if (name.starts_with("read ")) ++reads;
+        if (name.starts_with("sendmsg ")) ++writes;
+      }
+    }
+    EXPECT_GT(run_slices_m, 0);
+    EXPECT_GT(run_slices_p, 0);
+    EXPECT_EQ(requests, 3);
+    EXPECT_GE(handlers, 3);
+    EXPECT_GT(netpolls, 0);
+    EXPECT_GT(parks, 0);
+    EXPECT_GE(reads, 3);
+    EXPECT_GE(writes, 3);
+    EXPECT_GT(names, 0);
+
+    auto jreq = http::httptest::new_request("GET", "/debug/gofer/journeys");
+    http::httptest::ResponseRecorder jrec;
+    mux(jrec, *jreq);
+    ASSERT_EQ(jrec.code, 200);
+    nlohmann::json journeys = nlohmann::json::parse(jrec.body);
+    EXPECT_FALSE(journeys["tracing"].get<bool>());
+    int traced = 0;
+    for (const auto& jj : journeys["journeys"]) {
+      if (jj["request"] != "GET /traced") continue;
+      ++traced;
+      EXPECT_FALSE(jj["steps"].empty());
+      EXPECT_TRUE(jj["steps"][0]["text"].is_string());
+    }
+    EXPECT_EQ(traced, 3);
+  }, /*trace=*/false);
+}
+
+// seconds must be a number in (0, 30]: anything else is a 400 at once.
+TEST(TraceJson, DebugTraceRejectsABadWindow) {
+  gofer::run([] {
+    http::ServeMux mux;
+    debug::register_handlers(mux, nullptr);
+    for (const char* target : {"/debug/trace?seconds=31", "/debug/trace?seconds=0", "/debug/trace?seconds=x",
+                               "/debug/trace?seconds=-1"}) {
+      auto req = http::httptest::new_request("GET", target);
+      http::httptest::ResponseRecorder rec;
+      mux(rec, *req);
+      EXPECT_EQ(rec.code, 400) << target;
+    }
+    EXPECT_FALSE(debug::tracing());
+  });
+}
+
+// Text in the JSON may come from the network, cut at 24 bytes: quotes,
+// backslashes and control bytes are escaped, UTF-8 is kept, and a cut or
+// invalid sequence becomes U+FFFD — the output always parses.
+TEST(TraceJson, StringsAreEscapedIntoValidJson) {
+  struct Case {
+    std::string in, want;
+  };
+  for (const Case& c : std::vector<Case>{{"GET /a\"b\\c", "GET /a\"b\\c"},
+                                         {"tab\there\x01", "tab\there\x01"},
+                                         {"read → EAGAIN, 3 µs", "read → EAGAIN, 3 µs"},
+                                         {"cut \xe2\x86", "cut \uFFFD\uFFFD"},
+                                         {"bad \xff\xc0\x80 end", "bad \uFFFD\uFFFD\uFFFD end"},
+                                         {"surrogate \xed\xa0\x80", "surrogate \uFFFD\uFFFD\uFFFD"}}) {
+    std::string out;
+    debug::detail::append_json_string(out, c.in);
+    nlohmann::json j;
+    ASSERT_NO_THROW(j = nlohmann::json::parse(out)) << out;
+    EXPECT_EQ(j.get<std::string>(), c.want) << out;
+  }
+}
+
+// ---- tracing off, and the rings ---------------------------------------------
+
+// With tracing off, requests leave nothing in the rings: no event, no
+// journey, an empty Chrome trace.
+TEST(Tracing, OffRecordsNothing) {
+  with_traced_server([](int port, int) {
+    ASSERT_FALSE(debug::tracing());
+    std::int64_t since = debug::trace_now();
+    client(port, [](int fd, std::string& pending) {
+      for (int i = 0; i < 3; ++i) {
+        send_all(fd, "GET /untraced HTTP/1.1\r\nHost: x\r\n\r\n");
+        EXPECT_FALSE(read_response(fd, pending).empty());
+      }
+    });
+    gofer::sleep_for(20ms);
+    EXPECT_TRUE(gofer::runtime::trace_collect(since).empty());
+    EXPECT_TRUE(debug::recent_journeys(64, since).empty());
+    auto j = nlohmann::json::parse(debug::trace_json(since));
+    EXPECT_EQ(j["otherData"]["events"], 0);
+  }, /*trace=*/false);
+}
+
+// A ring keeps the latest kTraceRingSize events of its M, in order; a cursor
+// returns each event once and counts those overwritten before it read them.
+TEST(Tracing, RingsKeepTheLatestEventsAndCursorsReadEachOnce) {
+  namespace rt = gofer::runtime;
+  constexpr int kFd = 1'000'000;  // no real fd: only these events match
+  gofer::run([] {
+    rt::trace_start();
+    rt::TraceCursor cursor = rt::trace_cursor_at_end();
+    std::int64_t since = rt::nanotime();
+    for (int i = 0; i < 10; ++i) rt::trace(rt::TraceKind::read, kFd, i);
+    auto only_ours = [](std::vector<rt::TraceEvent> ev) {
+      std::erase_if(ev, [](const rt::TraceEvent& e) { return e.fd != kFd; });
+      return ev;
+    };
+    auto first = only_ours(rt::trace_collect(cursor));
+    ASSERT_EQ(first.size(), 10u);
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(first[i].a0, i);
+    EXPECT_EQ(first[0].kind, rt::TraceKind::read);
+    EXPECT_GE(first[0].m, 0);
+    EXPECT_EQ(first[0].g, gofer::this_goroutine_id());
+    EXPECT_TRUE(only_ours(rt::trace_collect(cursor)).empty());
+    EXPECT_EQ(cursor.lost, 0u);
+
+    // More than a ring holds, without a switch (all on this M's ring).
+    const int n = static_cast<int>(rt::kTraceRingSize) + 1000;
+    for (int i = 0; i < n; ++i) rt::trace(rt::TraceKind::read, kFd, 100 + i);
+    auto all = only_ours(rt::trace_collect(since));
+    ASSERT_FALSE(all.empty());
+    EXPECT_LE(all.size(), rt::kTraceRingSize);
+    EXPECT_GE(all.size(), rt::kTraceRingSize - 16);
+    EXPECT_EQ(all.back().a0, 100 + n - 1);
+    for (std::size_t i = 1; i < all.size(); ++i) ASSERT_EQ(all[i].a0, all[i - 1].a0 + 1);
+    auto rest = only_ours(rt::trace_collect(cursor));
+    EXPECT_EQ(rest.size(), all.size());
+    EXPECT_GE(cursor.lost, 1000u);
+    rt::trace_stop();
+  });
+}
+
+}  // namespace
