@@ -70,6 +70,7 @@ struct G {
   std::uint64_t parent_id = 0;
 
   EhGlobals eh;
+  std::uint32_t switches = 0;  // switch-outs since spawn (owner only; paces stack checks)
 
   // Tracing: when it last became runnable (nanotime; 0: not stamped). Written
   // by whoever makes it runnable, before it is queued; read by the M that

@@ -246,6 +246,7 @@ void detail::spawn(Task task, const GoOptions& options, void* creator_pc) {
                    __ATOMIC_RELAXED);
   __atomic_store_n(&g->id, new_goid(p), __ATOMIC_RELAXED);
   g->eh = EhGlobals{};
+  g->switches = 0;
   g->wait_reason.store(WaitReason::none, std::memory_order_relaxed);
   g->status_since.store(coarse_nanotime(), std::memory_order_relaxed);
   trace_go(TraceKind::go_create, g);

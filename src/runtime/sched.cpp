@@ -530,7 +530,7 @@ Sched::~Sched() {
     // Timers still armed belong to goroutines that were abandoned: unlink
     // them so that their owners' destructors (if ever run) find nothing.
     std::lock_guard lock(p->timers.mu);
-    while (!p->timers.heap.empty()) p->timers.remove_locked(p->timers.heap.back());
+    while (!p->timers.heap.empty()) p->timers.remove_locked(p->timers.heap.back().timer);
   }
   for (M* m : allm) delete m;
 }

@@ -156,10 +156,12 @@ void StackAllocator::release(Stack stack) {
 }
 
 
-bool StackAllocator::canary_intact(const Stack& stack) noexcept {
+bool StackAllocator::canary_intact(const Stack& stack, bool check_below) noexcept {
   std::uint64_t own, below = kCanary;
   std::memcpy(&own, stack.hi() - kCanaryBytes, sizeof own);
-  if (stack.kind == Stack::Kind::slab) std::memcpy(&below, stack.lo - kCanaryBytes, sizeof below);
+  if (check_below && stack.kind == Stack::Kind::slab) {
+    std::memcpy(&below, stack.lo - kCanaryBytes, sizeof below);
+  }
   return own == kCanary && below == kCanary;
 }
 

@@ -15,58 +15,61 @@ void TimerHeap::update_when0_locked() {
   // seq_cst: pairs with the netpoller's "store poll_until; load when0" (see
   // netpoll_wake_if_later), so either the poller sees this timer or the
   // adder sees the poller's deadline and wakes it.
-  when0.store(heap.empty() ? 0 : heap[0]->when_, std::memory_order_seq_cst);
+  when0.store(heap.empty() ? 0 : heap[0].when, std::memory_order_seq_cst);
 }
 
 void TimerHeap::sift_up_locked(std::size_t i) {
-  Timer* t = heap[i];
+  Entry e = heap[i];
   while (i > 0) {
     std::size_t parent = (i - 1) / 4;
-    if (heap[parent]->when_ <= t->when_) break;
+    if (heap[parent].when <= e.when) break;
     heap[i] = heap[parent];
-    heap[i]->heap_index_ = static_cast<std::int32_t>(i);
+    heap[i].timer->heap_index_ = static_cast<std::int32_t>(i);
     i = parent;
   }
-  heap[i] = t;
-  t->heap_index_ = static_cast<std::int32_t>(i);
+  heap[i] = e;
+  e.timer->heap_index_ = static_cast<std::int32_t>(i);
 }
 
 void TimerHeap::sift_down_locked(std::size_t i) {
-  Timer* t = heap[i];
+  Entry e = heap[i];
   std::size_t n = heap.size();
   for (;;) {
     std::size_t first = 4 * i + 1;
     if (first >= n) break;
     std::size_t best = first;
     for (std::size_t c = first + 1; c < first + 4 && c < n; ++c) {
-      if (heap[c]->when_ < heap[best]->when_) best = c;
+      if (heap[c].when < heap[best].when) best = c;
     }
-    if (heap[best]->when_ >= t->when_) break;
+    if (heap[best].when >= e.when) break;
     heap[i] = heap[best];
-    heap[i]->heap_index_ = static_cast<std::int32_t>(i);
+    heap[i].timer->heap_index_ = static_cast<std::int32_t>(i);
     i = best;
   }
-  heap[i] = t;
-  t->heap_index_ = static_cast<std::int32_t>(i);
+  heap[i] = e;
+  e.timer->heap_index_ = static_cast<std::int32_t>(i);
 }
 
 void TimerHeap::push_locked(Timer* t) {
-  heap.push_back(t);
+  heap.push_back(Entry{t->when_, t});
   sift_up_locked(heap.size() - 1);
   update_when0_locked();
 }
 
 void TimerHeap::remove_locked(Timer* t) {
   std::size_t i = static_cast<std::size_t>(t->heap_index_);
-  GOFER_CHECK(i < heap.size() && heap[i] == t, "timer heap corrupted (index {})", i);
-  Timer* last = heap.back();
+  GOFER_CHECK(i < heap.size() && heap[i].timer == t, "timer heap corrupted (index {})", i);
+  Entry last = heap.back();
   heap.pop_back();
   t->heap_index_ = -1;
-  if (last != t) {
+  // Release: run_due counted the callback in running_ before this; pairs
+  // with stop_sync's acquire fast path.
+  t->armed_.store(false, std::memory_order_release);
+  if (last.timer != t) {
     heap[i] = last;
-    last->heap_index_ = static_cast<std::int32_t>(i);
+    last.timer->heap_index_ = static_cast<std::int32_t>(i);
     sift_up_locked(i);
-    sift_down_locked(static_cast<std::size_t>(last->heap_index_));
+    sift_down_locked(static_cast<std::size_t>(last.timer->heap_index_));
   }
   update_when0_locked();
 }
@@ -78,8 +81,8 @@ std::int64_t TimerHeap::run_due(std::int64_t now) {
     {
       std::lock_guard lock(mu);
       if (heap.empty()) return 0;
-      t = heap[0];
-      if (t->when_ > now) return t->when_;
+      if (heap[0].when > now) return heap[0].when;
+      t = heap[0].timer;
       seq = t->seq_;
       // Counted under the lock, so that stop_sync(), which takes this lock
       // in stop(), sees a callback that is about to run.
@@ -87,6 +90,7 @@ std::int64_t TimerHeap::run_due(std::int64_t now) {
       if (t->period_ > 0) {
         // Skip the periods we are late for, as Go's tickers drop ticks.
         t->when_ += t->period_ * (1 + (now - t->when_) / t->period_);
+        heap[0].when = t->when_;
         sift_down_locked(0);
         update_when0_locked();
       } else {
@@ -126,6 +130,7 @@ bool Timer::reset(std::int64_t when, std::int64_t period, std::uint64_t* seq_out
     when_ = when;
     period_ = period;
     seq = ++seq_;
+    armed_.store(true, std::memory_order_relaxed);
     target->timers.push_locked(this);
   }
   p_ = target;
@@ -145,6 +150,13 @@ bool Timer::stop() {
 }
 
 void Timer::stop_sync() {
+  // Fast path for a one-shot timer that fired (a sleep's, usually): it is in
+  // no heap, so there is nothing to take out and no lock to take. Acquire
+  // pairs with the release store when run_due took it out.
+  if (!armed_.load(std::memory_order_acquire)) {
+    while (running_.load(std::memory_order_acquire) != 0) ::sched_yield();
+    return;
+  }
   stop();
   // Acquire: pairs with run_due()'s release decrement.
   while (running_.load(std::memory_order_acquire) != 0) ::sched_yield();

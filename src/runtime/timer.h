@@ -63,6 +63,9 @@ class Timer {
   std::uint64_t seq_ = 0;       // guarded by p_->timers.mu
   std::int32_t heap_index_ = -1;  // -1: not in a heap; guarded by p_->timers.mu
   std::atomic<int> running_{0};   // callbacks in progress (stop_sync waits for 0)
+  // In a heap (written under the heap's lock; read without it by stop_sync's
+  // fast path).
+  std::atomic<bool> armed_{false};
 };
 
 // Parks the current goroutine until nanotime() >= when.
