@@ -24,12 +24,12 @@ static_assert(sizeof(TraceSlot) == 64);
 static_assert(kTraceTextBytes == 3 * sizeof(std::uint64_t));
 
 // Invariants: claimed - published is 0 or 1 (one writer at a time: the M
-// that holds the ring, or a thread holding g_thread_ring_mu); slots
+// that holds the ring, or a thread holding thread_ring_mu); slots
 // [max(0, published - kTraceRingSize), published) hold events in time order.
 struct TraceRing {
   std::atomic<std::uint64_t> claimed{0};    // written by the writer only
   std::atomic<std::uint64_t> published{0};  // written by the writer only
-  std::size_t id = 0;                       // index in g_rings, fixed
+  std::size_t id = 0;                       // index in Registry::rings, fixed
   TraceSlot slots[kTraceRingSize];
 };
 
@@ -38,28 +38,37 @@ namespace {
 constexpr std::uint64_t kMask = kTraceRingSize - 1;
 static_assert((kTraceRingSize & kMask) == 0, "the ring size is a power of two");
 
-std::mutex g_registry_mu;
-std::vector<TraceRing*> g_rings;       // guarded by g_registry_mu; only grows
-std::vector<TraceRing*> g_free_rings;  // guarded by g_registry_mu
-int g_users = 0;                       // guarded by g_registry_mu
+// Never destroyed: a ring outlives every reader and writer, even those that
+// run while static destructors do (and the leak checker sees the rings).
+struct Registry {
+  std::mutex mu;
+  std::vector<TraceRing*> rings;       // guarded by mu; only grows
+  std::vector<TraceRing*> free_rings;  // guarded by mu
+  int users = 0;                       // guarded by mu
 
-// Events of threads that are not Ms (a plain thread calling ready(), spawn).
-std::mutex g_thread_ring_mu;
-TraceRing* g_thread_ring = nullptr;  // guarded by g_thread_ring_mu
+  // Events of threads that are not Ms (a plain thread calling ready()).
+  // Lock order: thread_ring_mu → mu.
+  std::mutex thread_ring_mu;
+  TraceRing* thread_ring = nullptr;  // guarded by thread_ring_mu
+};
+Registry& registry() {
+  static auto* r = new Registry;
+  return *r;
+}
 
 // When tracing last went on: a runnable timestamp older than this was not
 // refreshed while tracing was off and says nothing about the wait.
 std::atomic<std::int64_t> g_started_ns{0};
 
-TraceRing* new_ring_locked() {
-  if (!g_free_rings.empty()) {
-    TraceRing* r = g_free_rings.back();
-    g_free_rings.pop_back();
+TraceRing* new_ring_locked(Registry& reg) {
+  if (!reg.free_rings.empty()) {
+    TraceRing* r = reg.free_rings.back();
+    reg.free_rings.pop_back();
     return r;
   }
   auto* r = new TraceRing;  // never freed: readers may hold it at any time
-  r->id = g_rings.size();
-  g_rings.push_back(r);
+  r->id = reg.rings.size();
+  reg.rings.push_back(r);
   return r;
 }
 
@@ -97,23 +106,24 @@ void record(M* m, std::int64_t ts_or_zero, TraceKind kind, std::uint64_t g, int 
     }
     std::memcpy(&w[5], text, kTraceTextBytes);
   }
+  Registry& reg = registry();
   if (m != nullptr) {
     if (m->trace_ring == nullptr) {
-      std::lock_guard lock(g_registry_mu);
-      m->trace_ring = new_ring_locked();
+      std::lock_guard lock(reg.mu);
+      m->trace_ring = new_ring_locked(reg);
     }
     w[0] = static_cast<std::uint64_t>(ts_or_zero != 0 ? ts_or_zero : nanotime());
     append(m->trace_ring, w);
     return;
   }
-  std::lock_guard lock(g_thread_ring_mu);
-  if (g_thread_ring == nullptr) {
-    std::lock_guard registry(g_registry_mu);
-    g_thread_ring = new_ring_locked();
+  std::lock_guard lock(reg.thread_ring_mu);
+  if (reg.thread_ring == nullptr) {
+    std::lock_guard registry_lock(reg.mu);
+    reg.thread_ring = new_ring_locked(reg);
   }
   // Read under the lock, so that the shared ring stays in time order.
   w[0] = static_cast<std::uint64_t>(nanotime());
-  append(g_thread_ring, w);
+  append(reg.thread_ring, w);
 }
 
 std::uint64_t current_goid(M* m) noexcept {
@@ -167,8 +177,9 @@ std::uint64_t read_ring(TraceRing* r, std::uint64_t from, std::int64_t since, st
 }
 
 std::vector<TraceRing*> all_rings() {
-  std::lock_guard lock(g_registry_mu);
-  return g_rings;
+  Registry& reg = registry();
+  std::lock_guard lock(reg.mu);
+  return reg.rings;
 }
 
 void sort_by_time(std::vector<TraceEvent>& events) {
@@ -203,16 +214,18 @@ const char* to_string(TraceKind kind) noexcept {
 }
 
 void trace_start() {
-  std::lock_guard lock(g_registry_mu);
-  if (g_users++ == 0) {
+  Registry& reg = registry();
+  std::lock_guard lock(reg.mu);
+  if (reg.users++ == 0) {
     g_started_ns.store(nanotime(), std::memory_order_relaxed);
     g_trace_enabled.store(true, std::memory_order_relaxed);
   }
 }
 
 void trace_stop() {
-  std::lock_guard lock(g_registry_mu);
-  if (g_users > 0 && --g_users == 0) g_trace_enabled.store(false, std::memory_order_relaxed);
+  Registry& reg = registry();
+  std::lock_guard lock(reg.mu);
+  if (reg.users > 0 && --reg.users == 0) g_trace_enabled.store(false, std::memory_order_relaxed);
 }
 
 void trace_record(TraceKind kind, std::uint64_t g, int fd, std::int64_t a0, std::int64_t a1,
@@ -278,8 +291,9 @@ void trace_netpoll_slow(PollDesc* pd, std::uint32_t seq, std::uint32_t events, G
 
 void trace_release_ring(M* m) noexcept {
   if (m->trace_ring == nullptr) return;
-  std::lock_guard lock(g_registry_mu);
-  g_free_rings.push_back(m->trace_ring);
+  Registry& reg = registry();
+  std::lock_guard lock(reg.mu);
+  reg.free_rings.push_back(m->trace_ring);
   m->trace_ring = nullptr;
 }
 

@@ -13,10 +13,15 @@
 // Off: every hook is one relaxed load of g_trace_enabled and a branch that
 // is predicted not taken — no clock read, no store, no call.
 // On: the event goes to a ring of the calling M (one writer: that M's
-// thread), fixed size, the oldest events overwritten: no lock, no
-// allocation, wait-free. The first event of an M takes a ring from a
-// registry (a lock and, once per M for the process's life, an allocation).
-// Threads that are not Ms write to one shared ring under a mutex.
+// thread), fixed size (kTraceRingSize events of 64 bytes: 2 MiB an M), the
+// oldest events overwritten: no lock, no allocation, wait-free. The first
+// event of an M takes a ring from a registry (a lock and, once per M for
+// the process's life, an allocation). Threads that are not Ms write to one
+// shared ring under a mutex. An event costs ~80 ns on the development VM,
+// ~60 of them in clock_gettime; a keep-alive request records ~15.
+//
+// The debug layer reads the rings: request journeys (debug/journey.cpp) and
+// the Chrome trace-event export (debug/trace_export.cpp).
 //
 // Reading without stopping the writers (a seqlock per ring): the writer
 // stores `claimed` = i+1, then the slot's words with release stores, then

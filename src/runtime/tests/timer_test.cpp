@@ -119,8 +119,16 @@ TEST(Idle, SleepingGoroutinesCostAlmostNoCpu) {
     used = cpu_seconds() - c0;
     while (done.load() < 1000) rt::sleep_until_ns(rt::nanotime() + 10 * kMs);
   }, {.procs = 2});
-  EXPECT_LT(used, baseline + 0.04) << "CPU seconds used over 2 s of idle (baseline " << baseline
-                                   << " s without the runtime)";
+#if defined(GOFER_TSAN)
+  // TSan's background thread works in proportion to the fibers that exist
+  // (1,000 here), which the no-runtime baseline cannot show: a loose bound
+  // that still catches a busy loop (2 s of CPU).
+  constexpr double kAllowance = 0.5;
+#else
+  constexpr double kAllowance = 0.04;  // 2% of a core over 2 s
+#endif
+  EXPECT_LT(used, baseline + kAllowance) << "CPU seconds used over 2 s of idle (baseline "
+                                         << baseline << " s without the runtime)";
 }
 
 }  // namespace
