@@ -23,19 +23,6 @@ happened for <em>this</em> request; the green figures are its own.</p>
 <ol>
 )";
 
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // This very request's journey so far, read from the trace (only while
 // tracing is on: `gofer serve --explain`, or a /debug/trace window).
@@ -49,7 +36,7 @@ std::string journey_section() {
   std::string out = "<h2>This request's journey so far</h2>\n<ol>\n";
   for (const auto& step : journey->steps) {
     out += fmt::format("<li><span class=live>+{:.1f} µs</span> {}</li>\n", static_cast<double>(step.t_ns) / 1e3,
-                       html_escape(step.text));
+                       http::html_escape(step.text));
   }
   return out + "</ol>\n";
 }

@@ -188,7 +188,6 @@ void error(ResponseWriter& w, std::string_view message, int code) {
 
 void not_found(ResponseWriter& w, Request&) { error(w, "404 page not found", status_not_found); }
 
-namespace {
 std::string html_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -203,7 +202,6 @@ std::string html_escape(std::string_view s) {
   }
   return out;
 }
-}  // namespace
 
 void redirect(ResponseWriter& w, Request& r, std::string_view url, int code) {
   w.header().set("Location", url);

@@ -170,6 +170,9 @@ class ResponseWriter {
 
 using Handler = std::function<void(ResponseWriter&, Request&)>;
 
+// Escapes & < > " ' for HTML text and attribute values.
+std::string html_escape(std::string_view s);
+
 // Replies with the status text as a plain-text body (Go's http.Error).
 void error(ResponseWriter& w, std::string_view message, int code);
 void not_found(ResponseWriter& w, Request& r);
