@@ -157,7 +157,9 @@ TEST(Context, CancelBeforeDeadline) {
 // with DeadlineExceeded.
 TEST(Context, ParentDeadlineWins) {
   gofer::run([] {
-    auto [parent, cancel_parent] = gofer::with_timeout(gofer::background(), 10ms);
+    // 500 ms: the parent must still be alive when the 1 ms child has fired,
+    // even on a loaded machine under TSan (10 ms was flaky there).
+    auto [parent, cancel_parent] = gofer::with_timeout(gofer::background(), 500ms);
     auto [child, cancel_child] = gofer::with_timeout(parent, 1h);
     EXPECT_EQ(child.deadline(), parent.deadline());
     auto [sooner, cancel_sooner] = gofer::with_timeout(parent, 1ms);
