@@ -49,7 +49,7 @@ TEST(Timer, StopBeforeFiringPreventsTheCallback) {
     std::atomic<int> fired{0};
     rt::Timer t([](void* arg, std::uint64_t) noexcept { static_cast<std::atomic<int>*>(arg)->fetch_add(1); },
                 &fired);
-    t.reset(rt::nanotime() + 30 * kMs);
+    t.reset(rt::nanotime() + 500 * kMs);  // far enough that stop() comes first under load
     EXPECT_TRUE(t.pending());
     EXPECT_TRUE(t.stop());
     EXPECT_FALSE(t.stop());
@@ -65,10 +65,10 @@ TEST(Timer, ResetMovesAPendingTimer) {
                   static_cast<std::atomic<std::int64_t>*>(arg)->store(rt::nanotime());
                 }, &fired_at);
     std::int64_t t0 = rt::nanotime();
-    t.reset(t0 + 10 * kMs);
-    EXPECT_TRUE(t.reset(t0 + 50 * kMs));  // was pending
+    t.reset(t0 + 200 * kMs);
+    EXPECT_TRUE(t.reset(t0 + 250 * kMs));  // was pending
     while (fired_at.load() == 0) rt::sleep_until_ns(rt::nanotime() + kMs);
-    EXPECT_GE(fired_at.load() - t0, 50 * kMs);
+    EXPECT_GE(fired_at.load() - t0, 250 * kMs);
   });
 }
 
