@@ -1,11 +1,16 @@
 # Shared helpers of the scripts in this folder (sourced, not run).
 
 # Installs the Debian packages that are missing (needs root, as on a fresh
-# Debian 12 machine; prints what it installs).
+# Debian 12 machine; prints what it installs). A package that an installed
+# one provides counts as there: NodeSource's nodejs provides (and conflicts
+# with) npm.
 ensure_packages() {
-  local missing=()
+  local missing=() provided
+  provided=$(dpkg-query -W -f='${Status}|${Provides}\n' 2>/dev/null | sed -n 's/^install ok installed|//p' |
+             tr ',' '\n' | sed 's/(.*//; s/[[:space:]]//g')
   for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      grep -qxF "$p" <<<"$provided" || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
@@ -18,5 +23,7 @@ ensure_packages() {
 
 # What building gofer needs.
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost-context-dev libfmt-dev libcli11-dev)
-TEST_PACKAGES=(libgtest-dev libgmock-dev libhttp-parser-dev nlohmann-json3-dev clang libclang-rt-14-dev)
+# chromium, nodejs and npm: the browser test of /debug/gofer (tests/browser).
+TEST_PACKAGES=(libgtest-dev libgmock-dev libhttp-parser-dev nlohmann-json3-dev clang libclang-rt-14-dev
+               chromium nodejs npm)
 BENCH_PACKAGES=(libbenchmark-dev golang-go wrk nginx-light h2o)

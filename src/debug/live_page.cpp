@@ -75,7 +75,7 @@ function timeline(j) {
 async function journeys() {
   let r;
   try { r = await (await fetch('/debug/gofer/journeys', {cache: 'no-store'})).json(); } catch (e) { return; }
-  const own = j => /^GET \/debug\/gofer\/(state|journeys)/.test(j.request);
+  const own = j => /^GET \/debug\/gofer\/(state|journey)/.test(j.request);
   const list = r.journeys.filter(j => !(document.getElementById('hideown').checked && own(j))).reverse().slice(0, 20);
   document.getElementById('jstatus').innerHTML = (r.tracing ? 'Tracing is <b>on</b>.' :
     'Tracing is off: run <code>gofer serve --explain</code>, or <button id="rec">trace 5 s</button>.') +

@@ -292,8 +292,8 @@ struct ServeMux::State {
 
 ServeMux::ServeMux() : state_(std::make_shared<State>()) {}
 
-void ServeMux::handle(std::string_view pattern, Handler handler, std::source_location where) {
-  std::string loc = std::string(where.file_name()) + ":" + std::to_string(where.line());
+void ServeMux::handle(std::string_view pattern, Handler handler, CallSite where) {
+  std::string loc = std::string(where.file) + ":" + std::to_string(where.line);
   auto entry = std::make_unique<Entry>();
   try {
     entry->pattern = detail::parse_pattern(pattern);

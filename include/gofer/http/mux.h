@@ -44,13 +44,24 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <source_location>
 #include <string>
 #include <string_view>
 
 #include "gofer/http/server.h"
 
 namespace gofer::http {
+
+// Where a pattern was registered, for conflict messages. The job of
+// std::source_location, which clang 14 cannot provide with libstdc++ 12
+// (no __builtin_source_location); the builtins below exist in both.
+struct CallSite {
+  const char* file = "";
+  int line = 0;
+  static constexpr CallSite current(const char* file = __builtin_FILE(),
+                                    int line = __builtin_LINE()) noexcept {
+    return {file, line};
+  }
+};
 
 class ServeMux {
  public:
@@ -61,10 +72,10 @@ class ServeMux {
   // with one registered before (the message names both, and where each was
   // registered).
   void handle(std::string_view pattern, Handler handler,
-              std::source_location where = std::source_location::current());
+              CallSite where = CallSite::current());
   // Go's HandleFunc: the same as handle(); any callable f(w, r) will do.
   void handle_func(std::string_view pattern, Handler handler,
-                   std::source_location where = std::source_location::current()) {
+                   CallSite where = CallSite::current()) {
     handle(pattern, std::move(handler), where);
   }
 
