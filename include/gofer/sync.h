@@ -51,21 +51,19 @@ struct WaitList {
 };
 
 // Go's runtime semaphore (runtime/sema.go) for one primitive: a counter of
-// available tickets plus a queue of goroutines waiting for one.
-//
-// Invariants:
-//   nwait_ >= number of waiters in waiters_ (it is incremented before a
-//   waiter re-checks count_, and decremented when one is dequeued or gives
-//   up), so release() may skip the lock when nwait_ == 0.
-//   A waiter with `ticket` set was handed count_ by its releaser (handoff).
+// available tickets. Its waiters queue in a table shared by all Semas and
+// keyed by address (src/sync/sync.cpp), never in the object: once release()
+// has added a ticket, a waiter may take it, return and destroy the Sema, so
+// release() must not touch the object after its increment.
 class Sema {
  public:
   Sema() noexcept = default;
   Sema(const Sema&) = delete;
   Sema& operator=(const Sema&) = delete;
 
-  // Waits until count_ > 0 and decrements it. lifo: queue at the front (a
-  // waiter that was already woken once and lost the race, as Mutex does).
+  // Waits until count_ > 0 and decrements it. lifo: queue ahead of the
+  // other waiters (a waiter that was already woken once and lost the race,
+  // as Mutex does).
   void acquire(bool lifo, runtime::WaitReason reason);
   // Increments count_ and wakes one waiter. handoff: give the ticket
   // directly to the woken waiter and yield to it (Mutex starvation mode).
@@ -74,13 +72,10 @@ class Sema {
  private:
   bool try_acquire() noexcept;
 
-  // seq_cst, both: acquire() stores nwait_ then loads count_, release()
-  // stores count_ then loads nwait_ (a Dekker pair: one of them sees the
-  // other's store, so no wakeup is lost).
+  // seq_cst: acquire() stores the table's waiter count then loads count_,
+  // release() stores count_ then loads the waiter count (a Dekker pair: one
+  // of them sees the other's store, so no wakeup is lost).
   std::atomic<std::uint32_t> count_{0};
-  std::atomic<std::uint32_t> nwait_{0};
-  std::mutex mu_;
-  WaitList waiters_;  // guarded by mu_
 };
 
 }  // namespace detail

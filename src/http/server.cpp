@@ -148,12 +148,23 @@ void close_listeners_and(detail::ServerState& s, bool all_conns) {
   }
 }
 
+// Under the lock, so that a serve() starting concurrently either sees
+// shutting_down and returns, or has already published cancel_base for us.
+void begin_shutdown(detail::ServerState& s) {
+  CancelFunc cancel;
+  {
+    std::lock_guard lock(s.mu);
+    s.shutting_down.store(true);
+    cancel = s.cancel_base;
+  }
+  cancel();
+}
+
 }  // namespace
 
 Error Server::shutdown(net::Deadline deadline) {
   auto& s = *state_->shared;
-  s.shutting_down.store(true);
-  s.cancel_base();
+  begin_shutdown(s);
   // Like Go: poll with a growing interval, closing connections that went
   // idle since the last look.
   auto interval = std::chrono::milliseconds(1);
@@ -171,8 +182,7 @@ Error Server::shutdown(net::Deadline deadline) {
 
 Error Server::close() {
   auto& s = *state_->shared;
-  s.shutting_down.store(true);
-  s.cancel_base();
+  begin_shutdown(s);
   close_listeners_and(s, true);
   return {};
 }

@@ -106,7 +106,9 @@ std::int64_t TimerHeap::run_due(std::int64_t now) {
 
 // ---- Timer ----------------------------------------------------------------
 
-Timer::~Timer() { stop_sync(); }
+Timer::~Timer() {
+  stop_sync();
+}
 
 bool Timer::reset(std::int64_t when, std::int64_t period, std::uint64_t* seq_out) {
   std::lock_guard lock(mu_);
@@ -178,7 +180,16 @@ struct Sleeper {
   G* g;
   std::int64_t when;
   Timer timer;
+  // Set when commit() has finished with the timer. The timer can fire, and
+  // the sleeper resume, while reset() on the scheduler stack is still
+  // writing the timer and unlocking its mutex; the sleeper must not destroy
+  // the timer (its stack frame) before that.
+  std::atomic<bool> armed{false};
   Sleeper(G* g, std::int64_t when) : g(g), when(when), timer(&wake, this) {}
+  ~Sleeper() {
+    // Acquire: pairs with commit's release, after reset()'s last write.
+    while (!armed.load(std::memory_order_acquire)) ::sched_yield();
+  }
 
   static void wake(void* arg, std::uint64_t) noexcept { ready(static_cast<Sleeper*>(arg)->g); }
   // Arms the timer only once the goroutine is off its stack, so the timer
@@ -186,6 +197,7 @@ struct Sleeper {
   static bool commit(G*, void* arg) noexcept {
     auto* s = static_cast<Sleeper*>(arg);
     s->timer.reset(s->when);
+    s->armed.store(true, std::memory_order_release);  // the last touch of *s
     return true;
   }
 };

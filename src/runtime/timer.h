@@ -35,6 +35,9 @@ class Timer {
 
   Timer(Callback callback, void* arg) noexcept : callback_(callback), arg_(arg) {}
   // Stops the timer and waits for a callback that is running right now.
+  // Must not run while a reset() of this timer is still under way: a timer
+  // that fired skips every lock here, so nothing else would wait for
+  // reset() to let go of the timer (see Sleeper in timer.cpp).
   ~Timer();
   Timer(const Timer&) = delete;
   Timer& operator=(const Timer&) = delete;
@@ -56,11 +59,11 @@ class Timer {
 
   Callback callback_;
   void* arg_;
-  std::mutex mu_;               // serialises reset/stop of this timer; taken before p->timers.mu
-  P* p_ = nullptr;              // heap this timer is in or was last in; guarded by mu_
-  std::int64_t when_ = 0;       // guarded by p_->timers.mu while in a heap
-  std::int64_t period_ = 0;     // guarded by p_->timers.mu
-  std::uint64_t seq_ = 0;       // guarded by p_->timers.mu
+  std::mutex mu_;                 // serialises reset/stop of this timer; taken before p->timers.mu
+  P* p_ = nullptr;                // heap this timer is in or was last in; guarded by mu_
+  std::int64_t when_ = 0;         // guarded by p_->timers.mu while in a heap
+  std::int64_t period_ = 0;       // guarded by p_->timers.mu
+  std::uint64_t seq_ = 0;         // guarded by p_->timers.mu
   std::int32_t heap_index_ = -1;  // -1: not in a heap; guarded by p_->timers.mu
   std::atomic<int> running_{0};   // callbacks in progress (stop_sync waits for 0)
   // In a heap (written under the heap's lock; read without it by stop_sync's

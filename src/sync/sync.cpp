@@ -19,6 +19,28 @@ namespace detail {
 // ---------------------------------------------------------------------------
 // Sema
 
+namespace {
+
+// Go's semtable. A root's waiters may belong to several Semas that hash
+// alike; each waiter records its own. The table outlives every Sema, which
+// is what lets release() run after the Sema it released was destroyed.
+struct alignas(64) SemaRoot {
+  std::mutex mu;
+  // Waiters queued in this root, counted before they re-check the Sema's
+  // count (so release() may skip the lock when it reads 0).
+  std::atomic<std::uint32_t> nwait{0};
+  WaitList waiters;  // guarded by mu
+};
+
+constexpr std::size_t kSemaRoots = 251;  // prime, as Go's
+SemaRoot g_sema_roots[kSemaRoots];
+
+SemaRoot& root_of(const void* sema) noexcept {
+  return g_sema_roots[(reinterpret_cast<std::uintptr_t>(sema) >> 3) % kSemaRoots];
+}
+
+}  // namespace
+
 bool Sema::try_acquire() noexcept {
   std::uint32_t v = count_.load(std::memory_order_seq_cst);
   while (v > 0) {
@@ -31,23 +53,25 @@ bool Sema::try_acquire() noexcept {
 
 void Sema::acquire(bool lifo, runtime::WaitReason reason) {
   if (try_acquire()) return;
+  SemaRoot& root = root_of(this);
   for (;;) {
-    mu_.lock();
+    root.mu.lock();
     // Announce the waiter before re-checking count_ (pairs with release(),
-    // which increments count_ before loading nwait_).
-    nwait_.fetch_add(1, std::memory_order_seq_cst);
+    // which increments count_ before loading nwait).
+    root.nwait.fetch_add(1, std::memory_order_seq_cst);
     if (try_acquire()) {
-      nwait_.fetch_sub(1, std::memory_order_seq_cst);
-      mu_.unlock();
+      root.nwait.fetch_sub(1, std::memory_order_seq_cst);
+      root.mu.unlock();
       return;
     }
     SyncWaiter w;
+    w.sema = this;
     if (lifo) {
-      push_front(waiters_, &w);
+      push_front(root.waiters, &w);
     } else {
-      push_back(waiters_, &w);
+      push_back(root.waiters, &w);
     }
-    mu_.unlock();
+    root.mu.unlock();
     park(w.parker, reason);
     // Woken: either the ticket was handed to us, or we compete for it again
     // (a newcomer may have taken it first; then we queue again).
@@ -56,17 +80,21 @@ void Sema::acquire(bool lifo, runtime::WaitReason reason) {
 }
 
 void Sema::release(bool handoff) {
+  // `this` is read as an address only from here on, except by a hand-off
+  // (below), which happens while the woken waiter is still parked.
+  const void* self = this;
+  SemaRoot& root = root_of(self);
   count_.fetch_add(1, std::memory_order_seq_cst);
-  if (nwait_.load(std::memory_order_seq_cst) == 0) return;  // nobody to wake
-  mu_.lock();
-  if (nwait_.load(std::memory_order_seq_cst) == 0) {
-    mu_.unlock();
-    return;
+  if (root.nwait.load(std::memory_order_seq_cst) == 0) return;  // nobody to wake
+  root.mu.lock();
+  SyncWaiter* w = root.waiters.head;
+  while (w && w->sema != self) w = w->next;
+  if (w) {
+    remove(root.waiters, w);
+    root.nwait.fetch_sub(1, std::memory_order_seq_cst);
   }
-  SyncWaiter* w = pop_front(waiters_);
-  if (w) nwait_.fetch_sub(1, std::memory_order_seq_cst);
-  mu_.unlock();
-  if (!w) return;  // not reached: nwait_ > 0 under mu_ means a queued waiter
+  root.mu.unlock();
+  if (!w) return;
   // Starvation mode: take the ticket on the waiter's behalf, so no newcomer
   // can grab it between the wakeup and the waiter running.
   const bool handed = handoff && try_acquire();

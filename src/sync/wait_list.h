@@ -18,6 +18,8 @@ struct SyncWaiter {
   // Sema: set by a handing-off releaser before unpark — the ticket was
   // taken on this waiter's behalf.
   bool ticket = false;
+  // Sema: which one this waiter waits on (the table's lists are shared).
+  const void* sema = nullptr;
 };
 
 // All functions need the owner's lock held.
@@ -54,6 +56,12 @@ inline SyncWaiter* pop_front(WaitList& l) noexcept {
   }
   w->next = w->prev = nullptr;
   return w;
+}
+
+inline void remove(WaitList& l, SyncWaiter* w) noexcept {
+  (w->prev ? w->prev->next : l.head) = w->next;
+  (w->next ? w->next->prev : l.tail) = w->prev;
+  w->next = w->prev = nullptr;
 }
 
 // Detaches the whole list; the caller walks it through `next` (reading
