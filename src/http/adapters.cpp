@@ -153,7 +153,7 @@ Handler timeout_handler(Handler handler, std::chrono::nanoseconds limit, std::st
     auto [ctx, cancel] = gofer::with_timeout(r.context(), limit);
     auto s = std::make_shared<TimeoutState>();
     s->storage.fill(r, s->request);
-    s->request.context_ = ctx;
+    s->request.set_context(ctx);
     s->request.body_ = &s->guarded_body;
     s->real_body = r.body_;
 

@@ -71,7 +71,10 @@ Result<std::size_t> ConnBody::read(std::span<char> buf) {
   }
   remaining_ -= n;
   bytes_ += n;
-  if (remaining_ == 0) finished_ = true;
+  if (remaining_ == 0) {
+    finished_ = true;
+    c.body_finished();
+  }
   return {n, {}};
 }
 
@@ -98,6 +101,7 @@ Result<std::size_t> ConnBody::read_chunked(std::span<char> buf) {
         c.rpos += res.consumed;
         c.request.trailers = res.trailers;
         finished_ = true;
+        c.body_finished();
         return {0, make_error_code(net::errc::eof)};
       case ChunkedStatus::error:
         c.response.set_close_after();

@@ -87,8 +87,77 @@ void ServedConn::grow_read_buffer() {
   rcap = ncap;
 }
 
+const Context& ServedConn::request_context() {
+  int state = ctx_state_.load(std::memory_order_acquire);
+  if (state != 2) {
+    if (state == 0 && ctx_state_.compare_exchange_strong(state, 1, std::memory_order_acq_rel)) {
+      auto [ctx, cancel] = with_cancel(server->base_context);
+      ctx_ = std::move(ctx);
+      cancel_ = std::move(cancel);
+      ctx_state_.store(2, std::memory_order_release);  // publishes ctx_ and cancel_
+    } else {
+      // Another goroutine is making it: a few instructions away.
+      while (ctx_state_.load(std::memory_order_acquire) != 2) gofer::yield();
+    }
+  }
+  if (this_goroutine_id() == serve_goid_ && body.finished()) start_watch();
+  return ctx_;
+}
+
+void ServedConn::body_finished() {
+  if (ctx_state_.load(std::memory_order_acquire) == 2) start_watch();
+}
+
+void ServedConn::start_watch() {
+  if (watching_.exchange(true, std::memory_order_acq_rel)) return;  // already on
+  // The watch reads where the next request's bytes go. Nothing else
+  // touches the read buffer until the handler returns (the body is done).
+  if (rlen == rcap) {
+    watching_.store(false, std::memory_order_relaxed);
+    return;  // full of pipelined bytes: the client is plainly still there
+  }
+  watch_stopping_.store(false, std::memory_order_relaxed);
+  watch_bytes_ = 0;
+  watch_ended_conn_ = false;
+  // No deadline while the handler runs: only the client, or stop_watch,
+  // ends this read.
+  conn.set_read_deadline(net::Deadline{});
+  watch_done_.add(1);
+  gofer::go([this] {
+    auto [n, err] = conn.read(std::span<char>(rbuf.get() + rlen, rcap - rlen));
+    watch_bytes_ = n;
+    if (err && !(watch_stopping_.load(std::memory_order_acquire) && err == net::errc::timeout)) {
+      watch_ended_conn_ = true;
+      cancel_();  // EOF, reset: the client went away
+    }
+    watch_done_.done();
+  });
+}
+
+void ServedConn::stop_watch() {
+  if (!watching_.load(std::memory_order_acquire)) return;
+  watch_stopping_.store(true, std::memory_order_release);
+  // A deadline in the past wakes the parked read with a timeout at once.
+  conn.set_read_deadline(net::Clock::now() - std::chrono::seconds(1));
+  watch_done_.wait();
+  rlen += watch_bytes_;
+  conn.set_read_deadline(net::Deadline{});
+  if (watch_ended_conn_) response.set_close_after();
+  watching_.store(false, std::memory_order_relaxed);
+}
+
+void ServedConn::end_request_context() {
+  if (ctx_state_.load(std::memory_order_acquire) != 2) return;
+  stop_watch();
+  cancel_();  // Go cancels the request's context when the handler returns
+  ctx_ = Context();
+  cancel_ = CancelFunc();
+  ctx_state_.store(0, std::memory_order_release);
+}
+
 void ServedConn::serve() {
   ServerState& s = *server;
+  serve_goid_ = this_goroutine_id();
   HeadScan scan;
   ParseLimits limits;
   limits.max_header_bytes = s.max_header_bytes;
@@ -174,7 +243,7 @@ void ServedConn::serve() {
                            : static_cast<std::int64_t>(framing.framing.content_length);
     r.remote_addr = remote;
     r.path_values_.clear();
-    r.context_ = s.base_context;
+    r.context_source_ = this;
     body.start(framing.framing);
     r.body_ = &body;
     bool keep_alive = framing.framing.keep_alive && !s.shutting_down.load(std::memory_order_relaxed);
@@ -207,6 +276,7 @@ void ServedConn::serve() {
       failed = true;
     }
     runtime::trace(runtime::TraceKind::handler_end, fd, response.status());
+    end_request_context();
     if (failed) {
       if (!response.wrote_header()) {
         response.header().clear();

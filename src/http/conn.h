@@ -13,8 +13,10 @@
 #include <memory>
 #include <string>
 
+#include "gofer/context.h"
 #include "gofer/http/server.h"
 #include "gofer/net.h"
+#include "gofer/sync.h"
 
 namespace gofer::http::detail {
 
@@ -29,6 +31,8 @@ class ConnBody final : public Body {
 
   void start(const Framing& framing);
   bool finished() const noexcept { return finished_; }
+  // The handler answered "100 Continue" itself (a 1xx from write_header).
+  void continue_sent() noexcept { continue_pending_ = false; }
   std::uint64_t bytes_read() const noexcept { return bytes_; }
   // Reads and drops the rest of the body, up to `limit` bytes. True if the
   // body ended within the limit (the connection can then carry on).
@@ -75,6 +79,8 @@ class ConnResponse final : public ResponseWriter {
  private:
   // Formats the status line and header fields into the write buffer.
   void write_head(bool final_body_known);
+  // Sends a 1xx interim response at once (RFC 9110 §15.2).
+  void write_informational(int code);
   Error send_buffered();
 
   struct ServedConn* conn_;
@@ -92,11 +98,18 @@ class ConnResponse final : public ResponseWriter {
   std::uint64_t bytes_out_ = 0;  // bytes sent for this response
 };
 
-struct ServedConn {
+struct ServedConn final : RequestContextSource {
   ServedConn(std::shared_ptr<ServerState> server, net::Conn conn);
 
   // The connection's goroutine: requests until close.
   void serve();
+
+  // Request::context(): the request's own context, made on first use (any
+  // goroutine may ask). Asked on the connection's goroutine with the body
+  // read to its end, it also starts watching for the client going away.
+  const Context& request_context() override;
+  // The body reached its end: watch now if the context was asked for.
+  void body_finished();
 
   // Reads more bytes into the read buffer (growing it up to the limit).
   // Returns bytes read, or an error (EOF, timeout, closed).
@@ -130,6 +143,30 @@ struct ServedConn {
   // Idle between requests (Shutdown closes such connections at once).
   std::atomic<bool> idle{false};
   std::uint64_t requests = 0;
+
+ private:
+  // The watch (Go's backgroundRead): while the handler runs with nothing
+  // left to read, one goroutine reads on; EOF or an error means the client
+  // is gone and cancels the request's context, bytes are the next
+  // request's and are kept. The handler returning stops it.
+  void start_watch();
+  // Stops the watch and waits for it; keeps what it read.
+  void stop_watch();
+  // After the handler: stops the watch and cancels the request's context.
+  void end_request_context();
+
+  // 0: not made, 1: being made, 2: made (then ctx and cancel are set and
+  // only read until end_request_context, after the handler returned).
+  std::atomic<int> ctx_state_{0};
+  Context ctx_;
+  CancelFunc cancel_;
+  std::uint64_t serve_goid_ = 0;  // the connection's goroutine
+  std::atomic<bool> watching_{false};
+  std::atomic<bool> watch_stopping_{false};
+  WaitGroup watch_done_;
+  // Written by the watch before watch_done_.done(), read after wait().
+  std::size_t watch_bytes_ = 0;
+  bool watch_ended_conn_ = false;  // it saw EOF or an error
 };
 
 // Writes a response to a request the server could not parse, then the

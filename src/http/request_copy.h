@@ -56,7 +56,7 @@ struct RequestStorage {
     to.proto_minor = from.proto_minor;
     to.content_length = from.content_length;
     to.remote_addr = from.remote_addr;
-    to.context_ = from.context_;
+    to.set_context(from.context());  // the copy may outlive the connection
     to.path_values_ = from.path_values_;
   }
 };

@@ -78,11 +78,43 @@ void ConnResponse::reset(bool head_request, bool keep_alive, int proto_minor) {
 void ConnResponse::write_header(int code) {
   if (status_ != 0) return;  // superfluous, as in Go
   if (code < 100 || code > 999) throw std::invalid_argument("http: invalid WriteHeader code");
-  if (code >= 100 && code < 200 && code != 101) return;  // informational: not supported yet
+  if (code >= 100 && code < 200 && code != 101) {
+    write_informational(code);
+    return;
+  }
   status_ = code;
   body_allowed_ = !(code == 204 || code == 304);
   std::string_view cl = header_.get("Content-Length");
   if (!cl.empty() && !parse_length(cl, &declared_length_)) header_.del("Content-Length");
+}
+
+void ConnResponse::write_informational(int code) {
+  // RFC 9110 §15.2: never to an HTTP/1.0 client (it would take it for the
+  // final response).
+  if (proto_minor_ == 0) return;
+  if (code == 100) conn_->body.continue_sent();  // the client asked; it has its answer
+  // The header fields set so far go along (103 Early Hints' Link fields);
+  // they stay set for the final response too, as in Go.
+  std::string& head = conn_->head;
+  head.clear();
+  head.append("HTTP/1.1 ");
+  append_int(head, static_cast<std::uint64_t>(code));
+  head.push_back(' ');
+  std::string_view text = status_text(code);
+  head.append(text.empty() ? "status code" : text);
+  head.append("\r\n");
+  header_.for_each([&](std::string_view name, std::string_view value) {
+    // Framing fields describe the final response's body, not this one's.
+    if (equal_fold(name, "Content-Length") || equal_fold(name, "Transfer-Encoding")) return;
+    append_clean(head, name);
+    head.append(": ");
+    append_clean(head, value);
+    head.append("\r\n");
+  });
+  head.append("\r\n");
+  auto [n, err] = conn_->conn.write(std::string_view(head));
+  bytes_out_ += n;
+  if (err) close_after_ = true;
 }
 
 void ConnResponse::write_head(bool final_body_known) {

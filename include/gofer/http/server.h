@@ -39,6 +39,7 @@ namespace gofer::http {
 // Status codes that the server itself uses, plus the common ones.
 enum Status : int {
   status_continue = 100,
+  status_early_hints = 103,
   status_ok = 200,
   status_created = 201,
   status_no_content = 204,
@@ -110,6 +111,17 @@ class Body {
   Result<std::string> read_all(std::size_t limit = 32 << 20);
 };
 
+namespace detail {
+// Makes a request's context on first use (the connection it came on).
+class RequestContextSource {
+ public:
+  virtual const Context& request_context() = 0;
+
+ protected:
+  ~RequestContextSource() = default;
+};
+}  // namespace detail
+
 class Request {
  public:
   std::string_view method;  // "GET"
@@ -140,12 +152,23 @@ class Request {
 
   Body& body() { return *body_; }
   // Done when the client goes away, the server shuts down or the handler
-  // returns.
-  const Context& context() const { return context_; }
+  // returns (Go's Request.Context). Made on first use, so a handler that
+  // never asks costs nothing; from then on the server watches the
+  // connection for the client going away, once the body has been read to
+  // its end (as Go does: a read that finds EOF or a reset cancels it).
+  const Context& context() const {
+    return context_source_ != nullptr ? context_source_->request_context() : context_;
+  }
+  // Replaces the request's context (Go's WithContext, in place).
+  void set_context(Context ctx) {
+    context_ = std::move(ctx);
+    context_source_ = nullptr;
+  }
 
   // For the server and tests.
   Body* body_ = nullptr;
   Context context_;
+  detail::RequestContextSource* context_source_ = nullptr;  // if set, has the context
   std::vector<std::pair<std::string, std::string>> path_values_;
 };
 
@@ -155,7 +178,11 @@ class ResponseWriter {
   virtual ~ResponseWriter() = default;
   virtual HeaderMap& header() = 0;
   // Sends the status line and headers (once; later calls are ignored). If
-  // the handler never calls it, the first write sends 200.
+  // the handler never calls it, the first write sends 200. A 1xx code
+  // other than 101 sends an interim response at once, with the header
+  // fields set so far (e.g. 103 Early Hints with Link), and may be
+  // repeated before the final code; HTTP/1.0 clients get none (RFC 9110
+  // §15.2).
   virtual void write_header(int code) = 0;
   // Appends body bytes. The response is buffered; if the whole body fits in
   // the buffer it is sent with Content-Length, otherwise chunked.

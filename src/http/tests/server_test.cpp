@@ -5,6 +5,8 @@
 #include <atomic>
 #include <string>
 
+#include "gofer/chan.h"
+#include "gofer/context.h"
 #include "gofer/http/server.h"
 #include "gofer/net.h"
 #include "gofer/runtime.h"
@@ -223,6 +225,130 @@ TEST(Server, ShutdownLetsInFlightRequestsFinish) {
     EXPECT_TRUE(resp.ends_with("done")) << resp;
     EXPECT_EQ(serve_err, http::errc::server_closed);
   }, {.procs = 2});
+}
+
+// Waits on the request's context for up to `limit`; true if it was
+// cancelled (and then its error is context_errc::canceled).
+bool cancelled_within(const gofer::Context& ctx, std::chrono::milliseconds limit) {
+  bool done = false;
+  gofer::select(gofer::recv_case(ctx.done(), [&] { done = true; }),
+                gofer::recv_case(gofer::after(limit)));
+  if (done) EXPECT_EQ(ctx.err(), gofer::context_errc::canceled);
+  return done;
+}
+
+// Go: "For incoming server requests, the context is canceled when the
+// client's connection closes" — here while the handler still runs.
+TEST(RequestContext, CancelledWhenTheClientCloses) {
+  auto seen = std::make_shared<std::atomic<int>>(0);  // 1: cancelled, 2: not
+  with_server([seen](http::ResponseWriter& w, http::Request& r) {
+    *seen = cancelled_within(r.context(), 5000ms) ? 1 : 2;
+    w.write("late");
+  }, [seen](const std::string& addr) {
+    {
+      auto [c, err] = net::dial("tcp", addr, 2s);
+      ASSERT_FALSE(err);
+      c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+      gofer::sleep_for(50ms);  // the handler is waiting on its context
+    }  // closes the connection
+    for (int i = 0; i < 400 && seen->load() == 0; ++i) gofer::sleep_for(10ms);
+    EXPECT_EQ(seen->load(), 1);
+  });
+}
+
+// The same once a Content-Length body was read to its end (Go starts its
+// background read when the body hits EOF).
+TEST(RequestContext, CancelledWhenTheClientClosesAfterTheBody) {
+  auto seen = std::make_shared<std::atomic<int>>(0);
+  with_server([seen](http::ResponseWriter& w, http::Request& r) {
+    const gofer::Context& ctx = r.context();  // asked before the body is read
+    auto [body, err] = r.body().read_all();
+    EXPECT_EQ(body, "12345");
+    *seen = cancelled_within(ctx, 5000ms) ? 1 : 2;
+    w.write("late");
+  }, [seen](const std::string& addr) {
+    {
+      auto [c, err] = net::dial("tcp", addr, 2s);
+      ASSERT_FALSE(err);
+      c.write(std::string_view("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n12345"));
+      gofer::sleep_for(50ms);
+    }
+    for (int i = 0; i < 400 && seen->load() == 0; ++i) gofer::sleep_for(10ms);
+    EXPECT_EQ(seen->load(), 1);
+  });
+}
+
+// A client that stays and sends its next request while the handler waits
+// is not "gone": the context stays live, and the bytes the watch read are
+// the next request's, answered in order (Go keeps its background byte).
+TEST(RequestContext, LiveClientKeepsItAndItsNextRequest) {
+  auto seen = std::make_shared<std::atomic<int>>(0);
+  with_server([seen](http::ResponseWriter& w, http::Request& r) {
+    if (r.path == "/first") *seen = cancelled_within(r.context(), 300ms) ? 1 : 2;
+    w.write(r.path);
+  }, [seen](const std::string& addr) {
+    auto [c, err] = net::dial("tcp", addr, 2s);
+    ASSERT_FALSE(err);
+    c.set_deadline(net::Clock::now() + 5s);
+    c.write(std::string_view("GET /first HTTP/1.1\r\nHost: x\r\n\r\n"));
+    gofer::sleep_for(100ms);  // the watch is reading now
+    c.write(std::string_view("GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      auto [n, rerr] = c.read(buf);
+      out.append(buf, n);
+      if (rerr) break;
+    }
+    EXPECT_EQ(seen->load(), 2);
+    std::size_t first = out.find("/first");
+    std::size_t second = out.find("/second");
+    EXPECT_NE(first, std::string::npos) << out;
+    EXPECT_NE(second, std::string::npos) << out;
+    EXPECT_LT(first, second) << out;
+  });
+}
+
+// Go cancels the request's context when ServeHTTP returns.
+TEST(RequestContext, CancelledWhenTheHandlerReturns) {
+  auto kept = std::make_shared<gofer::Context>();
+  with_server([kept](http::ResponseWriter& w, http::Request& r) {
+    *kept = r.context();
+    EXPECT_FALSE(kept->err());
+    w.write("ok");
+  }, [kept](const std::string& addr) {
+    std::string resp = roundtrip(addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_TRUE(resp.ends_with("ok")) << resp;
+    EXPECT_EQ(kept->err(), gofer::context_errc::canceled);
+  });
+}
+
+// RFC 9110 §15.2 and RFC 8297: a handler's 103 goes out at once with the
+// fields set so far, before the final response; Go sends 1xx the same way.
+TEST(Server, EarlyHintsPrecedeTheFinalResponse) {
+  with_server([](http::ResponseWriter& w, http::Request&) {
+    w.header().set("Link", "</style.css>; rel=preload; as=style");
+    w.write_header(http::status_early_hints);
+    w.write("final");
+  }, [](const std::string& addr) {
+    std::string resp = roundtrip(addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_TRUE(resp.starts_with("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n"
+                                 "HTTP/1.1 200 OK\r\n"))
+        << resp;
+    EXPECT_TRUE(resp.ends_with("final")) << resp;
+  });
+}
+
+// RFC 9110 §15.2: "A server MUST NOT send a 1xx response to an HTTP/1.0
+// client."
+TEST(Server, NoInterimResponseToHttp10) {
+  with_server([](http::ResponseWriter& w, http::Request&) {
+    w.write_header(http::status_early_hints);
+    w.write("final");
+  }, [](const std::string& addr) {
+    std::string resp = roundtrip(addr, "GET / HTTP/1.0\r\n\r\n");
+    EXPECT_TRUE(resp.starts_with("HTTP/1.1 200 OK\r\n")) << resp;
+  });
 }
 
 }  // namespace
