@@ -80,10 +80,10 @@ class GuardedBody final : public Body {
 struct TimeoutState {
   // Response side.
   gofer::Mutex mu;
-  HeaderMap header;         // the handler's header (Go's tw.h); not guarded, as in Go
-  std::string body;         // guarded by mu
-  int code = 0;             // guarded by mu; 0 until the handler writes a status
-  Error err;                // guarded by mu; set when the timeout handler gave up
+  HeaderMap header;  // the handler's header (Go's tw.h); not guarded, as in Go
+  std::string body;  // guarded by mu
+  int code = 0;      // guarded by mu; 0 until the handler writes a status
+  Error err;         // guarded by mu; set when the timeout handler gave up
 
   // Request side.
   gofer::Mutex body_mu;

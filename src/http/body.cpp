@@ -37,7 +37,8 @@ Error ConnBody::fill() {
   }
   auto [n, err] = c.conn.read(std::span<char>(c.rbuf.get() + c.rlen, c.rcap - c.rlen));
   c.rlen += n;
-  if (err == net::errc::eof) return make_error_code(std::errc::connection_aborted);  // unexpected EOF
+  if (err == net::errc::eof)
+    return make_error_code(std::errc::connection_aborted);  // unexpected EOF
   return err;
 }
 

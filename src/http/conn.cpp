@@ -8,9 +8,9 @@
 #include <fmt/format.h>
 
 #include "gofer/runtime.h"
+#include "http/server_state.h"
 #include "runtime/park.h"
 #include "runtime/trace.h"
-#include "http/server_state.h"
 
 namespace gofer::http::detail {
 namespace {
@@ -71,7 +71,8 @@ void ServedConn::grow_read_buffer() {
   const char* old_base = rbuf.get();
   const char* old_end = old_base + rcap;
   auto move = [&](std::string_view& v) {
-    if (v.data() >= old_base && v.data() < old_end) v = {nbuf.get() + (v.data() - old_base), v.size()};
+    if (v.data() >= old_base && v.data() < old_end)
+      v = {nbuf.get() + (v.data() - old_base), v.size()};
   };
   Request& r = request;
   move(r.method);
@@ -246,7 +247,8 @@ void ServedConn::serve() {
     r.context_source_ = this;
     body.start(framing.framing);
     r.body_ = &body;
-    bool keep_alive = framing.framing.keep_alive && !s.shutting_down.load(std::memory_order_relaxed);
+    bool keep_alive =
+        framing.framing.keep_alive && !s.shutting_down.load(std::memory_order_relaxed);
     response.reset(r.method == "HEAD", keep_alive, r.proto_minor);
     // The body's deadline. A request without a body never reads during the
     // handler, so the deadline in force can stay (one timer update less).
@@ -297,8 +299,8 @@ void ServedConn::serve() {
     if (response.finish()) return;
     runtime::trace(runtime::TraceKind::http_response, fd, response.status(),
                    static_cast<std::int64_t>(response.bytes_out()));
-    s.record(r.method, response.status(), runtime::nanotime() - started, head_end + body.bytes_read(),
-             response.bytes_out());
+    s.record(r.method, response.status(), runtime::nanotime() - started,
+             head_end + body.bytes_read(), response.bytes_out());
     if (response.close_after() || !keep_alive) {
       conn.close_write();  // let the client read everything before the FIN
       return;

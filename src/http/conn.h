@@ -52,7 +52,7 @@ class ConnBody final : public Body {
   Header trailer_storage_[16];
   std::size_t data_off_ = 0;  // decoded chunk data not yet handed out
   std::size_t data_len_ = 0;
-  Error sticky_;  // an error seen by read; later reads return it again
+  Error sticky_;             // an error seen by read; later reads return it again
   std::uint64_t bytes_ = 0;  // body bytes handed to the handler
 };
 

@@ -209,8 +209,7 @@ Result<std::size_t> ConnResponse::write(std::string_view data) {
   if (!body_allowed_) return {0, make_error_code(std::errc::operation_not_permitted)};
   std::size_t n = data.size();
   Error err;
-  if (declared_length_ >= 0 &&
-      body_written_ + n > static_cast<std::uint64_t>(declared_length_)) {
+  if (declared_length_ >= 0 && body_written_ + n > static_cast<std::uint64_t>(declared_length_)) {
     n = static_cast<std::size_t>(declared_length_) - static_cast<std::size_t>(body_written_);
     err = make_error_code(std::errc::message_size);  // Go's ErrContentLength
   }

@@ -47,7 +47,9 @@ struct PollDesc;
 namespace gofer::net::detail {
 
 // errno → Error (std::system_category; compares equal to std::errc values).
-inline Error sys_error(int errnum) noexcept { return {errnum, std::system_category()}; }
+inline Error sys_error(int errnum) noexcept {
+  return {errnum, std::system_category()};
+}
 
 // The steady_clock time point as a runtime nanotime() deadline: 0 for none,
 // >= 1 otherwise (a time at or before now expires at once). Both clocks read
@@ -96,6 +98,10 @@ class NetFd {
 
   int sysfd_ = -1;
   runtime::PollDesc* pd_ = nullptr;
+  // The last read came back short, so the receive buffer was empty then.
+  // Guarded by the read lock. Every socket here is a stream socket (TCP,
+  // unix stream); a datagram socket could not use this hint.
+  bool read_drained_ = false;
   mutable FdMutex mu_;
   Wakeup destroyed_;  // notified by destroy(); close() waits on it
   Wakeup backoff_;    // close() interrupts accept's back-off sleep

@@ -113,10 +113,16 @@ G* netpoll(std::int64_t delay_ns, int* count) {
     bool read = (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
     bool write = (ev.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
     pd->last_events.store(ev.events, std::memory_order_relaxed);
+    if ((ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+      pd->read_hup.store(true, std::memory_order_relaxed);  // published by poll_ready's CAS
+    }
     auto seq = static_cast<std::uint32_t>(ev.data.u64 >> 32);
     G* before = tail;
     poll_ready(pd, seq, read, write, &head, &tail, count);
-    trace_netpoll(pd, seq, ev.events, tail == before ? nullptr : before != nullptr ? before->schedlink : head,
+    trace_netpoll(pd, seq, ev.events,
+                  tail == before      ? nullptr
+                  : before != nullptr ? before->schedlink
+                                      : head,
                   delay_ns != 0);
   }
   return head;

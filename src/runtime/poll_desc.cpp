@@ -18,14 +18,16 @@ constexpr std::uint32_t kMaxChunks = 16384;  // 4 Mi descriptors
 std::array<std::atomic<PollDesc*>, kMaxChunks> g_chunks;
 
 std::mutex g_free_mu;
-PollDesc* g_free = nullptr;  // guarded by g_free_mu
+PollDesc* g_free = nullptr;   // guarded by g_free_mu
 std::uint32_t g_nchunks = 0;  // guarded by g_free_mu
 
 void read_deadline_fired(void* arg, std::uint64_t seq) noexcept;
 void recycle(PollDesc* pd);
 void write_deadline_fired(void* arg, std::uint64_t seq) noexcept;
 
-std::atomic<std::uintptr_t>& sema(PollDesc* pd, int mode) { return mode == 'r' ? pd->rg : pd->wg; }
+std::atomic<std::uintptr_t>& sema(PollDesc* pd, int mode) {
+  return mode == 'r' ? pd->rg : pd->wg;
+}
 
 // Takes the waiter out of a direction's semaphore (Go's netpollunblock).
 // With io_ready the direction becomes ready; otherwise (close, deadline) the
@@ -64,13 +66,15 @@ bool block(PollDesc* pd, int mode, WaitReason reason) {
     expected = kPdNil;
     if (gpp.compare_exchange_strong(expected, kPdWait, std::memory_order_seq_cst)) break;
     if (expected != kPdReady && expected != kPdNil) {
-      fatal("two goroutines wait on fd {} for {} at once", pd->fd.load(std::memory_order_relaxed), mode == 'r' ? "read" : "write");
+      fatal("two goroutines wait on fd {} for {} at once", pd->fd.load(std::memory_order_relaxed),
+            mode == 'r' ? "read" : "write");
     }
   }
   // Re-check the error flags after publishing kPdWait (the other half of the
   // Dekker pair in unblock()).
   if (poll_check(pd, mode) == PollError::none) {
-    if (reason == WaitReason::none) reason = mode == 'r' ? WaitReason::io_read : WaitReason::io_write;
+    if (reason == WaitReason::none)
+      reason = mode == 'r' ? WaitReason::io_read : WaitReason::io_write;
     park(&block_commit, &gpp, reason, pd->fd.load(std::memory_order_relaxed));
   }
   std::uintptr_t old = gpp.exchange(kPdNil, std::memory_order_seq_cst);
@@ -115,6 +119,7 @@ PollDesc* poll_open(int fd, int* err) {
     pd->rg.store(kPdNil, std::memory_order_relaxed);
     pd->wg.store(kPdNil, std::memory_order_relaxed);
     pd->last_events.store(0, std::memory_order_relaxed);
+    pd->read_hup.store(false, std::memory_order_relaxed);
     ++pd->rseq;
     ++pd->wseq;
     // Release: the poller reads seq (acquire) to accept events for this fd.
@@ -131,7 +136,8 @@ PollDesc* poll_open(int fd, int* err) {
 
 void poll_close(PollDesc* pd) {
   GOFER_CHECK(pd->rg.load() <= kPdReady && pd->wg.load() <= kPdReady,
-              "closing fd {} while a goroutine waits on it", pd->fd.load(std::memory_order_relaxed));
+              "closing fd {} while a goroutine waits on it",
+              pd->fd.load(std::memory_order_relaxed));
   netpoll_close(pd->fd.load(std::memory_order_relaxed));
   netpoll_fd_closed();
   recycle(pd);
@@ -246,7 +252,10 @@ void poll_ready(PollDesc* pd, std::uint32_t seq, bool read, bool write, G** head
   auto append = [&](G* g) {
     if (g == nullptr) return;
     g->schedlink = nullptr;
-    if (*tail != nullptr) (*tail)->schedlink = g; else *head = g;
+    if (*tail != nullptr)
+      (*tail)->schedlink = g;
+    else
+      *head = g;
     *tail = g;
     ++*count;
   };

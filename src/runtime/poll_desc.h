@@ -41,7 +41,7 @@ enum class PollError : int { none = 0, closing = 1, timeout = 2 };
 struct PollDesc {
   PollDesc();
 
-  std::uint32_t index = 0;           // in the PollDesc table; fixed for life
+  std::uint32_t index = 0;            // in the PollDesc table; fixed for life
   std::atomic<std::uint32_t> seq{0};  // bumped at every open and close
   // Written under mu at open and recycle; the trace reads it from the
   // poller without mu (relaxed: a stale value only mislabels one event).
@@ -62,6 +62,12 @@ struct PollDesc {
 
   // Readiness reports by the poller, for statistics and the debug layer.
   std::atomic<std::uint32_t> last_events{0};
+  // The poller saw the peer's FIN, a hang-up or an error since the fd was
+  // opened. Set before the readiness it comes with is published, so a
+  // reader that consumed that readiness sees it. Lets a reader know that
+  // "my last read was short" does not mean "nothing more will come without
+  // a new report": an EOF already reported brings no further one.
+  std::atomic<bool> read_hup{false};
 
   PollDesc* link = nullptr;  // free list
 };

@@ -85,7 +85,8 @@ class HeaderMap {
   template <class F>
   void for_each(F&& f) const {
     for (const Field& field : fields_) {
-      if (field.name_len != 0) f(view(field.name_off, field.name_len), view(field.value_off, field.value_len));
+      if (field.name_len != 0)
+        f(view(field.name_off, field.name_len), view(field.value_off, field.value_len));
     }
   }
 
@@ -93,7 +94,9 @@ class HeaderMap {
   struct Field {
     std::uint32_t name_off, name_len, value_off, value_len;
   };
-  std::string_view view(std::uint32_t off, std::uint32_t len) const { return {arena_.data() + off, len}; }
+  std::string_view view(std::uint32_t off, std::uint32_t len) const {
+    return {arena_.data() + off, len};
+  }
   std::vector<Field> fields_;  // a deleted field has name_len == 0
   std::string arena_;
 };
@@ -124,17 +127,17 @@ class RequestContextSource {
 
 class Request {
  public:
-  std::string_view method;  // "GET"
-  std::string_view target;  // request-target as sent: "/search?q=x"
-  std::string_view path;    // target's path, still percent-encoded: "/search"
+  std::string_view method;     // "GET"
+  std::string_view target;     // request-target as sent: "/search?q=x"
+  std::string_view path;       // target's path, still percent-encoded: "/search"
   std::string_view raw_query;  // after '?', without it: "q=x"
   int proto_major = 1;
   int proto_minor = 1;
-  std::string_view host;    // Host header (or the authority of an absolute target)
+  std::string_view host;  // Host header (or the authority of an absolute target)
   // Content-Length, or -1 when unknown (chunked); 0 for no body.
   std::int64_t content_length = 0;
   net::Addr remote_addr;
-  std::span<const Header> headers;  // views into the connection's read buffer
+  std::span<const Header> headers;   // views into the connection's read buffer
   std::span<const Header> trailers;  // filled once a chunked body was read to its end
 
   // First value of a header field (case-insensitive name), or "".
@@ -272,7 +275,9 @@ enum class errc {
   handler_timeout,
 };
 const std::error_category& http_category() noexcept;
-inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), http_category()}; }
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), http_category()};
+}
 
 }  // namespace gofer::http
 

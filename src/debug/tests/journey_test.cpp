@@ -91,37 +91,42 @@ void client(int port, const std::function<void(int fd, std::string& pending)>& s
   });
 }
 
-void hello(http::ResponseWriter& w, http::Request&) { w.write("Hello, World!"); }
+void hello(http::ResponseWriter& w, http::Request&) {
+  w.write("Hello, World!");
+}
 
 // Runs body(port, listener fd) against a server on 127.0.0.1:0 with
 // tracing on, inside a runtime with two Ps.
-void with_traced_server(const std::function<void(int port, int listener_fd)>& body, bool trace = true,
-                        http::Handler handler = hello) {
-  gofer::run([&] {
-    auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
-    ASSERT_FALSE(err) << err.message();
-    int port = ln.addr().port();
-    int listener_fd = ln.fd();
-    http::Server server;
-    server.handler = std::move(handler);
-    gofer::WaitGroup wg;
-    wg.add(1);
-    gofer::go([&] {
-      server.serve(ln);
-      wg.done();
-    });
-    if (trace) debug::start_tracing();
-    body(port, listener_fd);
-    if (trace) debug::stop_tracing();
-    server.shutdown(net::Clock::now() + 2s);
-    wg.wait();
-  }, {.procs = 2});
+void with_traced_server(const std::function<void(int port, int listener_fd)>& body,
+                        bool trace = true, http::Handler handler = hello) {
+  gofer::run(
+      [&] {
+        auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
+        ASSERT_FALSE(err) << err.message();
+        int port = ln.addr().port();
+        int listener_fd = ln.fd();
+        http::Server server;
+        server.handler = std::move(handler);
+        gofer::WaitGroup wg;
+        wg.add(1);
+        gofer::go([&] {
+          server.serve(ln);
+          wg.done();
+        });
+        if (trace) debug::start_tracing();
+        body(port, listener_fd);
+        if (trace) debug::stop_tracing();
+        server.shutdown(net::Clock::now() + 2s);
+        wg.wait();
+      },
+      {.procs = 2});
 }
 
 // The journeys of requests whose text starts with `prefix`, once `n` of
 // them are there and the last one is complete (the step after its
 // response, idle or close, recorded too).
-std::vector<debug::Journey> wait_for_journeys(std::int64_t since, std::string_view prefix, std::size_t n) {
+std::vector<debug::Journey> wait_for_journeys(std::int64_t since, std::string_view prefix,
+                                              std::size_t n) {
   std::vector<debug::Journey> found;
   for (int i = 0; i < 300; ++i) {
     found.clear();
@@ -137,7 +142,9 @@ std::vector<debug::Journey> wait_for_journeys(std::int64_t since, std::string_vi
 // One expected step: its kind and what else must hold.
 struct Expect {
   std::string kind;
-  std::function<bool(const debug::JourneyStep&)> holds = [](const debug::JourneyStep&) { return true; };
+  std::function<bool(const debug::JourneyStep&)> holds = [](const debug::JourneyStep&) {
+    return true;
+  };
 };
 
 // The expected steps occur in the journey in this order (other steps may
@@ -151,8 +158,8 @@ std::vector<std::size_t> expect_in_order(const debug::Journey& j, const std::vec
       ++k;
     }
   }
-  EXPECT_EQ(k, want.size()) << "missing step " << (k < want.size() ? want[k].kind : "") << " (step " << k
-                            << " of the expected ones) in:\n"
+  EXPECT_EQ(k, want.size()) << "missing step " << (k < want.size() ? want[k].kind : "") << " (step "
+                            << k << " of the expected ones) in:\n"
                             << debug::explain(j);
   return at;
 }
@@ -191,39 +198,49 @@ TEST(Journey, KeepAliveTwoRequestsOnOneConnection) {
     auto on_fd = [fd](const debug::JourneyStep& s) { return s.fd == fd; };
     auto of_g = [g](const debug::JourneyStep& s) { return s.goroutine == g; };
 
-    expect_in_order(a, {
-        {"accept", [&](auto& s) { return s.fd == listener_fd && s.value == fd; }},
-        {"create", of_g},
-        {"run", of_g},
-        {"read", [&](auto& s) { return on_fd(s) && s.value > 0; }},
-        {"request", on_fd},
-        {"handler_start", on_fd},
-        {"handler_end", on_fd},
-        {"write", [&](auto& s) { return on_fd(s) && s.value > 0 && s.detail == "writev (sendmsg)"; }},
-        {"response", [&](auto& s) { return on_fd(s) && s.value == 200; }},
-        {"idle", on_fd},
-    });
-    expect_in_order(b, {
-        {"idle", on_fd},
-        {"read", [&](auto& s) { return on_fd(s) && s.value == -EAGAIN; }},
-        {"park", [&](auto& s) { return of_g(s) && s.detail == "IO wait (read)" && s.value == fd; }},
-        {"netpoll", [&](auto& s) { return on_fd(s) && of_g(s) && s.detail.find("EPOLLIN") != std::string::npos; }},
-        {"unpark", [&](auto& s) { return of_g(s) && s.detail == "netpoll"; }},
-        {"run", of_g},
-        {"read", [&](auto& s) { return on_fd(s) && s.value > 0; }},
-        {"request", on_fd},
-        {"handler_start", on_fd},
-        {"handler_end", on_fd},
-        {"write", [&](auto& s) { return on_fd(s) && s.value > 0; }},
-        {"response", on_fd},
-        {"idle", on_fd},
-    });
+    expect_in_order(
+        a, {
+               {"accept", [&](auto& s) { return s.fd == listener_fd && s.value == fd; }},
+               {"create", of_g},
+               {"run", of_g},
+               {"read", [&](auto& s) { return on_fd(s) && s.value > 0; }},
+               {"request", on_fd},
+               {"handler_start", on_fd},
+               {"handler_end", on_fd},
+               {"write",
+                [&](auto& s) { return on_fd(s) && s.value > 0 && s.detail == "writev (sendmsg)"; }},
+               {"response", [&](auto& s) { return on_fd(s) && s.value == 200; }},
+               {"idle", on_fd},
+           });
+    // The first request's read came back short, so the goroutine parks
+    // without asking the kernel for an EAGAIN first (net/fd.cpp).
+    expect_in_order(
+        b, {
+               {"idle", on_fd},
+               {"park",
+                [&](auto& s) { return of_g(s) && s.detail == "IO wait (read)" && s.value == fd; }},
+               {"netpoll",
+                [&](auto& s) {
+                  return on_fd(s) && of_g(s) && s.detail.find("EPOLLIN") != std::string::npos;
+                }},
+               {"unpark", [&](auto& s) { return of_g(s) && s.detail == "netpoll"; }},
+               {"run", of_g},
+               {"read", [&](auto& s) { return on_fd(s) && s.value > 0; }},
+               {"request", on_fd},
+               {"handler_start", on_fd},
+               {"handler_end", on_fd},
+               {"write", [&](auto& s) { return on_fd(s) && s.value > 0; }},
+               {"response", on_fd},
+               {"idle", on_fd},
+           });
     for (const auto& s : b.steps) {
-      EXPECT_NE(s.kind, "accept") << "the second request's journey starts after the first one's response";
+      EXPECT_NE(s.kind, "accept")
+          << "the second request's journey starts after the first one's response";
       EXPECT_NE(s.kind, "create");
     }
     for (const auto& j : js) {
-      for (std::size_t i = 1; i < j.steps.size(); ++i) EXPECT_GE(j.steps[i].t_ns, j.steps[i - 1].t_ns);
+      for (std::size_t i = 1; i < j.steps.size(); ++i)
+        EXPECT_GE(j.steps[i].t_ns, j.steps[i - 1].t_ns);
     }
 
     // The watcher (--explain) reports each of them once.
@@ -239,7 +256,8 @@ TEST(Journey, KeepAliveTwoRequestsOnOneConnection) {
     EXPECT_EQ(seen[1].request, "GET /keepalive/2");
     EXPECT_EQ(seen[1].steps.size(), b.steps.size());
     gofer::sleep_for(30ms);
-    for (auto& j : watcher.poll(64)) EXPECT_FALSE(j.request.starts_with("GET /keepalive/")) << j.request;
+    for (auto& j : watcher.poll(64))
+      EXPECT_FALSE(j.request.starts_with("GET /keepalive/")) << j.request;
   });
 }
 
@@ -249,7 +267,8 @@ TEST(Journey, KeepAliveTwoRequestsOnOneConnection) {
 TEST(Journey, PipelinedSecondRequestIsServedFromTheBuffer) {
   with_traced_server([](int port, int) {
     std::int64_t since = debug::trace_now();
-    const std::string both = "GET /pipe/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /pipe/2 HTTP/1.1\r\nHost: x\r\n\r\n";
+    const std::string both =
+        "GET /pipe/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /pipe/2 HTTP/1.1\r\nHost: x\r\n\r\n";
     client(port, [&](int fd, std::string& pending) {
       send_all(fd, both);
       EXPECT_NE(read_response(fd, pending).find("Hello, World!"), std::string::npos);
@@ -264,23 +283,25 @@ TEST(Journey, PipelinedSecondRequestIsServedFromTheBuffer) {
     EXPECT_EQ(b.number, 2u);
     int fd = a.fd;
     auto on_fd = [fd](const debug::JourneyStep& s) { return s.fd == fd; };
-    auto read_at = expect_in_order(a, {
-        {"read", [&](auto& s) { return on_fd(s) && s.value > 0; }},
-        {"request", on_fd},
-        {"response", on_fd},
-    });
+    auto read_at =
+        expect_in_order(a, {
+                               {"read", [&](auto& s) { return on_fd(s) && s.value > 0; }},
+                               {"request", on_fd},
+                               {"response", on_fd},
+                           });
     if (!read_at.empty()) {
       // Both requests came in with one read.
-      EXPECT_EQ(a.steps[read_at[0]].value, static_cast<std::int64_t>(both.size())) << debug::explain(a);
+      EXPECT_EQ(a.steps[read_at[0]].value, static_cast<std::int64_t>(both.size()))
+          << debug::explain(a);
     }
     expect_in_order(b, {
-        {"request", on_fd},
-        {"handler_start", on_fd},
-        {"handler_end", on_fd},
-        {"write", [&](auto& s) { return on_fd(s) && s.value > 0; }},
-        {"response", on_fd},
-        {"idle", on_fd},
-    });
+                           {"request", on_fd},
+                           {"handler_start", on_fd},
+                           {"handler_end", on_fd},
+                           {"write", [&](auto& s) { return on_fd(s) && s.value > 0; }},
+                           {"response", on_fd},
+                           {"idle", on_fd},
+                       });
     ASSERT_FALSE(b.steps.empty());
     EXPECT_EQ(b.steps.front().kind, "request") << debug::explain(b);
     for (const auto& s : b.steps) {
@@ -291,8 +312,9 @@ TEST(Journey, PipelinedSecondRequestIsServedFromTheBuffer) {
   });
 }
 
-// A slow client sends its head in two parts 50 ms apart: after the first
-// part the goroutine reads EAGAIN and parks in IO wait; epoll reports the fd
+// A slow client sends its head in two parts 50 ms apart: the first part's
+// read comes back short, so the goroutine parks in IO wait at once (no
+// EAGAIN read: net/fd.cpp knows the buffer was empty); epoll reports the fd
 // readable once the rest is sent, the goroutine resumes, reads the rest, and
 // the handler runs and the response is written.
 TEST(Journey, SlowClientParksTheGoroutineUntilEpollReportsTheRest) {
@@ -315,37 +337,49 @@ TEST(Journey, SlowClientParksTheGoroutineUntilEpollReportsTheRest) {
     std::uint64_t g = j.goroutine;
     auto on_fd = [fd](const debug::JourneyStep& s) { return s.fd == fd; };
     auto of_g = [g](const debug::JourneyStep& s) { return s.goroutine == g; };
-    auto at = expect_in_order(j, {
-        {"accept", [&](auto& s) { return s.fd == listener_fd && s.value == fd; }},
-        {"create", of_g},
-        {"run", of_g},
-        {"read", [&](auto& s) { return on_fd(s) && s.value == static_cast<std::int64_t>(part1.size()); }},
-        {"read", [&](auto& s) { return on_fd(s) && s.value == -EAGAIN && s.detail == "EAGAIN"; }},
-        {"park", [&](auto& s) { return of_g(s) && s.detail == "IO wait (read)" && s.value == fd; }},
-        {"netpoll", [&](auto& s) { return on_fd(s) && of_g(s) && s.detail.find("EPOLLIN") != std::string::npos; }},
-        {"unpark", of_g},
-        {"run", of_g},
-        {"read", [&](auto& s) { return on_fd(s) && s.value == static_cast<std::int64_t>(part2.size()); }},
-        {"request", [&](auto& s) { return on_fd(s) && s.detail == "GET /slow"; }},
-        {"handler_start", on_fd},
-        {"handler_end", on_fd},
-        {"write", [&](auto& s) { return on_fd(s) && s.value > 0; }},
-        {"response", [&](auto& s) { return on_fd(s) && s.value == 200; }},
-        {"idle", on_fd},
-    });
-    ASSERT_EQ(at.size(), 16u);
+    auto at = expect_in_order(
+        j, {
+               {"accept", [&](auto& s) { return s.fd == listener_fd && s.value == fd; }},
+               {"create", of_g},
+               {"run", of_g},
+               {"read",
+                [&](auto& s) {
+                  return on_fd(s) && s.value == static_cast<std::int64_t>(part1.size());
+                }},
+               {"park",
+                [&](auto& s) { return of_g(s) && s.detail == "IO wait (read)" && s.value == fd; }},
+               {"netpoll",
+                [&](auto& s) {
+                  return on_fd(s) && of_g(s) && s.detail.find("EPOLLIN") != std::string::npos;
+                }},
+               {"unpark", of_g},
+               {"run", of_g},
+               {"read",
+                [&](auto& s) {
+                  return on_fd(s) && s.value == static_cast<std::int64_t>(part2.size());
+                }},
+               {"request", [&](auto& s) { return on_fd(s) && s.detail == "GET /slow"; }},
+               {"handler_start", on_fd},
+               {"handler_end", on_fd},
+               {"write", [&](auto& s) { return on_fd(s) && s.value > 0; }},
+               {"response", [&](auto& s) { return on_fd(s) && s.value == 200; }},
+               {"idle", on_fd},
+           });
+    ASSERT_EQ(at.size(), 15u);
     // Causality, whatever the machine's speed: epoll reported the fd after
     // the client sent the rest, and the goroutine had parked before that.
-    std::int64_t parked = j.begin_ns + j.steps[at[5]].t_ns;
-    std::int64_t reported = j.begin_ns + j.steps[at[6]].t_ns;
+    std::int64_t parked = j.begin_ns + j.steps[at[4]].t_ns;
+    std::int64_t reported = j.begin_ns + j.steps[at[5]].t_ns;
     EXPECT_GE(reported, rest_sent) << debug::explain(j);
     EXPECT_LT(parked, reported);
 
     std::string story = debug::explain(j);
-    for (const char* words : {"GET /slow", "accepted on listener fd", "EAGAIN", "parked (IO wait (read) on fd",
-                              "reported fd", "readable", "resumed on P", "handler returned after", "writev (sendmsg)",
-                              "connection idle"}) {
-      EXPECT_NE(story.find(words), std::string::npos) << "missing \"" << words << "\" in:\n" << story;
+    for (const char* words :
+         {"GET /slow", "accepted on listener fd", "parked (IO wait (read) on fd", "reported fd",
+          "readable", "resumed on P", "handler returned after", "writev (sendmsg)",
+          "connection idle"}) {
+      EXPECT_NE(story.find(words), std::string::npos) << "missing \"" << words << "\" in:\n"
+                                                      << story;
     }
   });
 }
@@ -357,85 +391,87 @@ TEST(Journey, SlowClientParksTheGoroutineUntilEpollReportsTheRest) {
 // and per P, epoll reports, parks, and the request spans of the requests
 // made meanwhile. /debug/gofer/journeys answers valid JSON with them too.
 TEST(TraceJson, DebugTraceRecordsTheWindowAsChromeTraceEvents) {
-  with_traced_server([](int port, int) {
-    http::ServeMux mux;
-    debug::register_handlers(mux, nullptr);
-    gofer::WaitGroup done;
-    done.add(1);
-    gofer::go([&] {
-      gofer::sleep_for(100ms);
-      client(port, [](int fd, std::string& pending) {
-        for (int i = 0; i < 3; ++i) {
-          send_all(fd, "GET /traced HTTP/1.1\r\nHost: x\r\n\r\n");
-          EXPECT_FALSE(read_response(fd, pending).empty());
-          ::usleep(5'000);
+  with_traced_server(
+      [](int port, int) {
+        http::ServeMux mux;
+        debug::register_handlers(mux, nullptr);
+        gofer::WaitGroup done;
+        done.add(1);
+        gofer::go([&] {
+          gofer::sleep_for(100ms);
+          client(port, [](int fd, std::string& pending) {
+            for (int i = 0; i < 3; ++i) {
+              send_all(fd, "GET /traced HTTP/1.1\r\nHost: x\r\n\r\n");
+              EXPECT_FALSE(read_response(fd, pending).empty());
+              ::usleep(5'000);
+            }
+          });
+          done.done();
+        });
+        EXPECT_FALSE(debug::tracing());
+        auto req = http::httptest::new_request("GET", "/debug/trace?seconds=0.4");
+        http::httptest::ResponseRecorder rec;
+        mux(rec, *req);
+        done.wait();
+        EXPECT_FALSE(debug::tracing()) << "the window's end turns tracing off again";
+        ASSERT_EQ(rec.code, 200);
+        nlohmann::json j = nlohmann::json::parse(rec.body);  // throws (fails the test) if invalid
+        ASSERT_TRUE(j["traceEvents"].is_array());
+        int run_slices_m = 0, run_slices_p = 0, requests = 0, handlers = 0, netpolls = 0, parks = 0,
+            reads = 0, writes = 0, names = 0;
+        for (const auto& e : j["traceEvents"]) {
+          ASSERT_TRUE(e.contains("ph") && e.contains("pid") && e.contains("name")) << e.dump();
+          std::string ph = e["ph"], name = e["name"];
+          if (ph == "M") {
+            names += name == "thread_name";
+            continue;
+          }
+          ASSERT_TRUE(e["ts"].is_number()) << e.dump();
+          EXPECT_GE(e["ts"].get<double>(), 0.0);
+          if (ph == "X") {
+            ASSERT_TRUE(e["dur"].is_number()) << e.dump();
+            EXPECT_GE(e["dur"].get<double>(), 0.0);
+            if (e["cat"] == "goroutine") (e["pid"] == 1 ? run_slices_m : run_slices_p)++;
+            if (e["cat"] == "http" && name == "GET /traced") {
+              ++requests;
+              EXPECT_EQ(e["args"]["status"], 200);
+              EXPECT_GT(e["args"]["bytes_out"].get<int>(), 0);
+            }
+            if (e["cat"] == "http" && name == "handler") ++handlers;
+          } else {
+            ASSERT_EQ(ph, "i") << e.dump();
+            if (e["cat"] == "netpoll") ++netpolls;
+            if (name.starts_with("park G")) ++parks;
+            if (name.starts_with("read ")) ++reads;
+            if (name.starts_with("sendmsg ")) ++writes;
+          }
         }
-      });
-      done.done();
-    });
-    EXPECT_FALSE(debug::tracing());
-    auto req = http::httptest::new_request("GET", "/debug/trace?seconds=0.4");
-    http::httptest::ResponseRecorder rec;
-    mux(rec, *req);
-    done.wait();
-    EXPECT_FALSE(debug::tracing()) << "the window's end turns tracing off again";
-    ASSERT_EQ(rec.code, 200);
-    nlohmann::json j = nlohmann::json::parse(rec.body);  // throws (fails the test) if invalid
-    ASSERT_TRUE(j["traceEvents"].is_array());
-    int run_slices_m = 0, run_slices_p = 0, requests = 0, handlers = 0, netpolls = 0, parks = 0, reads = 0,
-        writes = 0, names = 0;
-    for (const auto& e : j["traceEvents"]) {
-      ASSERT_TRUE(e.contains("ph") && e.contains("pid") && e.contains("name")) << e.dump();
-      std::string ph = e["ph"], name = e["name"];
-      if (ph == "M") {
-        names += name == "thread_name";
-        continue;
-      }
-      ASSERT_TRUE(e["ts"].is_number()) << e.dump();
-      EXPECT_GE(e["ts"].get<double>(), 0.0);
-      if (ph == "X") {
-        ASSERT_TRUE(e["dur"].is_number()) << e.dump();
-        EXPECT_GE(e["dur"].get<double>(), 0.0);
-        if (e["cat"] == "goroutine") (e["pid"] == 1 ? run_slices_m : run_slices_p)++;
-        if (e["cat"] == "http" && name == "GET /traced") {
-          ++requests;
-          EXPECT_EQ(e["args"]["status"], 200);
-          EXPECT_GT(e["args"]["bytes_out"].get<int>(), 0);
-        }
-        if (e["cat"] == "http" && name == "handler") ++handlers;
-      } else {
-        ASSERT_EQ(ph, "i") << e.dump();
-        if (e["cat"] == "netpoll") ++netpolls;
-        if (name.starts_with("park G")) ++parks;
-        if (name.starts_with("read ")) ++reads;
-        if (name.starts_with("sendmsg ")) ++writes;
-      }
-    }
-    EXPECT_GT(run_slices_m, 0);
-    EXPECT_GT(run_slices_p, 0);
-    EXPECT_EQ(requests, 3);
-    EXPECT_GE(handlers, 3);
-    EXPECT_GT(netpolls, 0);
-    EXPECT_GT(parks, 0);
-    EXPECT_GE(reads, 3);
-    EXPECT_GE(writes, 3);
-    EXPECT_GT(names, 0);
+        EXPECT_GT(run_slices_m, 0);
+        EXPECT_GT(run_slices_p, 0);
+        EXPECT_EQ(requests, 3);
+        EXPECT_GE(handlers, 3);
+        EXPECT_GT(netpolls, 0);
+        EXPECT_GT(parks, 0);
+        EXPECT_GE(reads, 3);
+        EXPECT_GE(writes, 3);
+        EXPECT_GT(names, 0);
 
-    auto jreq = http::httptest::new_request("GET", "/debug/gofer/journeys");
-    http::httptest::ResponseRecorder jrec;
-    mux(jrec, *jreq);
-    ASSERT_EQ(jrec.code, 200);
-    nlohmann::json journeys = nlohmann::json::parse(jrec.body);
-    EXPECT_FALSE(journeys["tracing"].get<bool>());
-    int traced = 0;
-    for (const auto& jj : journeys["journeys"]) {
-      if (jj["request"] != "GET /traced") continue;
-      ++traced;
-      EXPECT_FALSE(jj["steps"].empty());
-      EXPECT_TRUE(jj["steps"][0]["text"].is_string());
-    }
-    EXPECT_EQ(traced, 3);
-  }, /*trace=*/false);
+        auto jreq = http::httptest::new_request("GET", "/debug/gofer/journeys");
+        http::httptest::ResponseRecorder jrec;
+        mux(jrec, *jreq);
+        ASSERT_EQ(jrec.code, 200);
+        nlohmann::json journeys = nlohmann::json::parse(jrec.body);
+        EXPECT_FALSE(journeys["tracing"].get<bool>());
+        int traced = 0;
+        for (const auto& jj : journeys["journeys"]) {
+          if (jj["request"] != "GET /traced") continue;
+          ++traced;
+          EXPECT_FALSE(jj["steps"].empty());
+          EXPECT_TRUE(jj["steps"][0]["text"].is_string());
+        }
+        EXPECT_EQ(traced, 3);
+      },
+      /*trace=*/false);
 }
 
 // seconds must be a number in (0, 30]: anything else is a 400 at once.
@@ -443,8 +479,8 @@ TEST(TraceJson, DebugTraceRejectsABadWindow) {
   gofer::run([] {
     http::ServeMux mux;
     debug::register_handlers(mux, nullptr);
-    for (const char* target : {"/debug/trace?seconds=31", "/debug/trace?seconds=0", "/debug/trace?seconds=x",
-                               "/debug/trace?seconds=-1"}) {
+    for (const char* target : {"/debug/trace?seconds=31", "/debug/trace?seconds=0",
+                               "/debug/trace?seconds=x", "/debug/trace?seconds=-1"}) {
       auto req = http::httptest::new_request("GET", target);
       http::httptest::ResponseRecorder rec;
       mux(rec, *req);
@@ -461,12 +497,13 @@ TEST(TraceJson, StringsAreEscapedIntoValidJson) {
   struct Case {
     std::string in, want;
   };
-  for (const Case& c : std::vector<Case>{{"GET /a\"b\\c", "GET /a\"b\\c"},
-                                         {"tab\there\x01", "tab\there\x01"},
-                                         {"read → EAGAIN, 3 µs", "read → EAGAIN, 3 µs"},
-                                         {"cut \xe2\x86", "cut \uFFFD\uFFFD"},
-                                         {"bad \xff\xc0\x80 end", "bad \uFFFD\uFFFD\uFFFD end"},
-                                         {"surrogate \xed\xa0\x80", "surrogate \uFFFD\uFFFD\uFFFD"}}) {
+  for (const Case& c :
+       std::vector<Case>{{"GET /a\"b\\c", "GET /a\"b\\c"},
+                         {"tab\there\x01", "tab\there\x01"},
+                         {"read → EAGAIN, 3 µs", "read → EAGAIN, 3 µs"},
+                         {"cut \xe2\x86", "cut \uFFFD\uFFFD"},
+                         {"bad \xff\xc0\x80 end", "bad \uFFFD\uFFFD\uFFFD end"},
+                         {"surrogate \xed\xa0\x80", "surrogate \uFFFD\uFFFD\uFFFD"}}) {
     std::string out;
     debug::detail::append_json_string(out, c.in);
     nlohmann::json j;
@@ -480,21 +517,23 @@ TEST(TraceJson, StringsAreEscapedIntoValidJson) {
 // With tracing off, requests leave nothing in the rings: no event, no
 // journey, an empty Chrome trace.
 TEST(Tracing, OffRecordsNothing) {
-  with_traced_server([](int port, int) {
-    ASSERT_FALSE(debug::tracing());
-    std::int64_t since = debug::trace_now();
-    client(port, [](int fd, std::string& pending) {
-      for (int i = 0; i < 3; ++i) {
-        send_all(fd, "GET /untraced HTTP/1.1\r\nHost: x\r\n\r\n");
-        EXPECT_FALSE(read_response(fd, pending).empty());
-      }
-    });
-    gofer::sleep_for(20ms);
-    EXPECT_TRUE(gofer::runtime::trace_collect(since).empty());
-    EXPECT_TRUE(debug::recent_journeys(64, since).empty());
-    auto j = nlohmann::json::parse(debug::trace_json(since));
-    EXPECT_EQ(j["otherData"]["events"], 0);
-  }, /*trace=*/false);
+  with_traced_server(
+      [](int port, int) {
+        ASSERT_FALSE(debug::tracing());
+        std::int64_t since = debug::trace_now();
+        client(port, [](int fd, std::string& pending) {
+          for (int i = 0; i < 3; ++i) {
+            send_all(fd, "GET /untraced HTTP/1.1\r\nHost: x\r\n\r\n");
+            EXPECT_FALSE(read_response(fd, pending).empty());
+          }
+        });
+        gofer::sleep_for(20ms);
+        EXPECT_TRUE(gofer::runtime::trace_collect(since).empty());
+        EXPECT_TRUE(debug::recent_journeys(64, since).empty());
+        auto j = nlohmann::json::parse(debug::trace_json(since));
+        EXPECT_EQ(j["otherData"]["events"], 0);
+      },
+      /*trace=*/false);
 }
 
 // A ring keeps the latest kTraceRingSize events of its M, in order; a cursor

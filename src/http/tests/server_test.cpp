@@ -23,31 +23,34 @@ namespace {
 // shuts the server down.
 template <class F>
 void with_server(http::Handler handler, F&& body, http::Server* configure = nullptr) {
-  gofer::run([&] {
-    auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
-    ASSERT_FALSE(err) << err.message();
-    std::string addr = ln.addr().to_string();
-    http::Server server;
-    if (configure) {
-      server.read_header_timeout = configure->read_header_timeout;
-      server.idle_timeout = configure->idle_timeout;
-      server.max_header_bytes = configure->max_header_bytes;
-    }
-    server.handler = std::move(handler);
-    gofer::WaitGroup wg;
-    wg.add(1);
-    gofer::go([&] {
-      server.serve(ln);
-      wg.done();
-    });
-    body(addr);
-    server.shutdown(net::Clock::now() + 2s);
-    wg.wait();
-  }, {.procs = 2});
+  gofer::run(
+      [&] {
+        auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
+        ASSERT_FALSE(err) << err.message();
+        std::string addr = ln.addr().to_string();
+        http::Server server;
+        if (configure) {
+          server.read_header_timeout = configure->read_header_timeout;
+          server.idle_timeout = configure->idle_timeout;
+          server.max_header_bytes = configure->max_header_bytes;
+        }
+        server.handler = std::move(handler);
+        gofer::WaitGroup wg;
+        wg.add(1);
+        gofer::go([&] {
+          server.serve(ln);
+          wg.done();
+        });
+        body(addr);
+        server.shutdown(net::Clock::now() + 2s);
+        wg.wait();
+      },
+      {.procs = 2});
 }
 
 // Sends raw bytes and reads until the server closes or `until` is seen.
-std::string roundtrip(const std::string& addr, std::string_view request, std::string_view until = {}) {
+std::string roundtrip(const std::string& addr, std::string_view request,
+                      std::string_view until = {}) {
   auto [c, err] = net::dial("tcp", addr, 2s);
   EXPECT_FALSE(err) << err.message();
   if (err) return {};
@@ -64,7 +67,9 @@ std::string roundtrip(const std::string& addr, std::string_view request, std::st
   return out;
 }
 
-void hello(http::ResponseWriter& w, http::Request&) { w.write("Hello, World!"); }
+void hello(http::ResponseWriter& w, http::Request&) {
+  w.write("Hello, World!");
+}
 
 TEST(Server, ServesAKeepAliveRequestWithContentLengthAndDate) {
   with_server(hello, [](const std::string& addr) {
@@ -81,10 +86,11 @@ TEST(Server, ServesAKeepAliveRequestWithContentLengthAndDate) {
 TEST(Server, PipelinedRequestsAnsweredInOrder) {
   with_server([](http::ResponseWriter& w, http::Request& r) { w.write(r.path); },
               [](const std::string& addr) {
-                std::string resp = roundtrip(addr,
-                                             "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
-                                             "GET /bb HTTP/1.1\r\nHost: x\r\n\r\n"
-                                             "GET /ccc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                std::string resp =
+                    roundtrip(addr,
+                              "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+                              "GET /bb HTTP/1.1\r\nHost: x\r\n\r\n"
+                              "GET /ccc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
                 auto a = resp.find("\r\n\r\n/a");
                 auto b = resp.find("\r\n\r\n/bb");
                 auto c = resp.find("\r\n\r\n/ccc");
@@ -98,16 +104,19 @@ TEST(Server, PipelinedRequestsAnsweredInOrder) {
 
 // RFC 9112 §6.1: a chunked request body is decoded; §7.1.2 trailers.
 TEST(Server, EchoesAChunkedBody) {
-  with_server([](http::ResponseWriter& w, http::Request& r) {
-    auto [body, err] = r.body().read_all();
-    EXPECT_FALSE(err) << err.message();
-    w.write(body);
-  }, [](const std::string& addr) {
-    std::string resp = roundtrip(addr,
-                                 "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                                 "Connection: close\r\n\r\n5\r\nHello\r\n7\r\n, World\r\n0\r\n\r\n");
-    EXPECT_TRUE(resp.ends_with("\r\n\r\nHello, World")) << resp;
-  });
+  with_server(
+      [](http::ResponseWriter& w, http::Request& r) {
+        auto [body, err] = r.body().read_all();
+        EXPECT_FALSE(err) << err.message();
+        w.write(body);
+      },
+      [](const std::string& addr) {
+        std::string resp =
+            roundtrip(addr,
+                      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                      "Connection: close\r\n\r\n5\r\nHello\r\n7\r\n, World\r\n0\r\n\r\n");
+        EXPECT_TRUE(resp.ends_with("\r\n\r\nHello, World")) << resp;
+      });
 }
 
 // RFC 9112 §6.3: both Content-Length and Transfer-Encoding → 400 and close.
@@ -132,15 +141,18 @@ TEST(Server, RejectsMissingHost) {
 // Go recovers a handler's panic: 500, the connection closes, the server
 // goes on serving.
 TEST(Server, HandlerExceptionGives500AndServerGoesOn) {
-  with_server([](http::ResponseWriter& w, http::Request& r) {
-    if (r.path == "/boom") throw std::runtime_error("boom");
-    w.write("fine");
-  }, [](const std::string& addr) {
-    std::string resp = roundtrip(addr, "GET /boom HTTP/1.1\r\nHost: x\r\n\r\n");
-    EXPECT_TRUE(resp.starts_with("HTTP/1.1 500 Internal Server Error\r\n")) << resp;
-    std::string ok = roundtrip(addr, "GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    EXPECT_TRUE(ok.ends_with("fine")) << ok;
-  });
+  with_server(
+      [](http::ResponseWriter& w, http::Request& r) {
+        if (r.path == "/boom") throw std::runtime_error("boom");
+        w.write("fine");
+      },
+      [](const std::string& addr) {
+        std::string resp = roundtrip(addr, "GET /boom HTTP/1.1\r\nHost: x\r\n\r\n");
+        EXPECT_TRUE(resp.starts_with("HTTP/1.1 500 Internal Server Error\r\n")) << resp;
+        std::string ok =
+            roundtrip(addr, "GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        EXPECT_TRUE(ok.ends_with("fine")) << ok;
+      });
 }
 
 // RFC 9110 §9.3.2: HEAD gets the headers GET would, without a body.
@@ -155,76 +167,85 @@ TEST(Server, HeadHasNoBody) {
 
 // A body larger than the response buffer goes out chunked (HTTP/1.1).
 TEST(Server, LargeBodyIsChunked) {
-  with_server([](http::ResponseWriter& w, http::Request&) {
-    std::string block(1000, 'x');
-    for (int i = 0; i < 100; ++i) w.write(block);
-  }, [](const std::string& addr) {
-    std::string resp = roundtrip(addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    EXPECT_NE(resp.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << resp.substr(0, 300);
-    EXPECT_TRUE(resp.ends_with("\r\n0\r\n\r\n"));
-    std::size_t xs = 0;
-    for (char c : resp.substr(resp.find("\r\n\r\n"))) xs += c == 'x';
-    EXPECT_EQ(xs, 100'000u);
-  });
+  with_server(
+      [](http::ResponseWriter& w, http::Request&) {
+        std::string block(1000, 'x');
+        for (int i = 0; i < 100; ++i) w.write(block);
+      },
+      [](const std::string& addr) {
+        std::string resp =
+            roundtrip(addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        EXPECT_NE(resp.find("Transfer-Encoding: chunked\r\n"), std::string::npos)
+            << resp.substr(0, 300);
+        EXPECT_TRUE(resp.ends_with("\r\n0\r\n\r\n"));
+        std::size_t xs = 0;
+        for (char c : resp.substr(resp.find("\r\n\r\n"))) xs += c == 'x';
+        EXPECT_EQ(xs, 100'000u);
+      });
 }
 
 // RFC 9110 §10.1.1: "Expect: 100-continue" is answered when the handler
 // reads the body.
 TEST(Server, ExpectContinueAnsweredOnFirstRead) {
-  with_server([](http::ResponseWriter& w, http::Request& r) {
-    auto [body, err] = r.body().read_all();
-    w.write(body);
-  }, [](const std::string& addr) {
-    auto [c, err] = net::dial("tcp", addr, 2s);
-    ASSERT_FALSE(err);
-    c.set_deadline(net::Clock::now() + 5s);
-    c.write(std::string_view("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+  with_server(
+      [](http::ResponseWriter& w, http::Request& r) {
+        auto [body, err] = r.body().read_all();
+        w.write(body);
+      },
+      [](const std::string& addr) {
+        auto [c, err] = net::dial("tcp", addr, 2s);
+        ASSERT_FALSE(err);
+        c.set_deadline(net::Clock::now() + 5s);
+        c.write(
+            std::string_view("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
                              "Expect: 100-continue\r\nConnection: close\r\n\r\n"));
-    char buf[256];
-    auto [n, rerr] = c.read(buf);
-    EXPECT_EQ(std::string_view(buf, n), "HTTP/1.1 100 Continue\r\n\r\n");
-    c.write(std::string_view("ping"));
-    std::string rest;
-    for (;;) {
-      auto [m, e] = c.read(buf);
-      rest.append(buf, m);
-      if (e) break;
-    }
-    EXPECT_TRUE(rest.ends_with("ping")) << rest;
-  });
+        char buf[256];
+        auto [n, rerr] = c.read(buf);
+        EXPECT_EQ(std::string_view(buf, n), "HTTP/1.1 100 Continue\r\n\r\n");
+        c.write(std::string_view("ping"));
+        std::string rest;
+        for (;;) {
+          auto [m, e] = c.read(buf);
+          rest.append(buf, m);
+          if (e) break;
+        }
+        EXPECT_TRUE(rest.ends_with("ping")) << rest;
+      });
 }
 
 // Go's Shutdown: stops accepting, waits for the in-flight request.
 TEST(Server, ShutdownLetsInFlightRequestsFinish) {
-  gofer::run([] {
-    auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
-    ASSERT_FALSE(err);
-    std::string addr = ln.addr().to_string();
-    http::Server server;
-    std::atomic<bool> in_handler{false};
-    server.handler = [&](http::ResponseWriter& w, http::Request&) {
-      in_handler = true;
-      gofer::sleep_for(200ms);
-      w.write("done");
-    };
-    gofer::WaitGroup wg;
-    wg.add(2);
-    gofer::Error serve_err;
-    gofer::go([&] {
-      serve_err = server.serve(ln);
-      wg.done();
-    });
-    std::string resp;
-    gofer::go([&] {
-      resp = roundtrip(addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "done");
-      wg.done();
-    });
-    while (!in_handler.load()) gofer::sleep_for(1ms);
-    EXPECT_FALSE(server.shutdown(net::Clock::now() + 5s));
-    wg.wait();
-    EXPECT_TRUE(resp.ends_with("done")) << resp;
-    EXPECT_EQ(serve_err, http::errc::server_closed);
-  }, {.procs = 2});
+  gofer::run(
+      [] {
+        auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
+        ASSERT_FALSE(err);
+        std::string addr = ln.addr().to_string();
+        http::Server server;
+        std::atomic<bool> in_handler{false};
+        server.handler = [&](http::ResponseWriter& w, http::Request&) {
+          in_handler = true;
+          gofer::sleep_for(200ms);
+          w.write("done");
+        };
+        gofer::WaitGroup wg;
+        wg.add(2);
+        gofer::Error serve_err;
+        gofer::go([&] {
+          serve_err = server.serve(ln);
+          wg.done();
+        });
+        std::string resp;
+        gofer::go([&] {
+          resp = roundtrip(addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "done");
+          wg.done();
+        });
+        while (!in_handler.load()) gofer::sleep_for(1ms);
+        EXPECT_FALSE(server.shutdown(net::Clock::now() + 5s));
+        wg.wait();
+        EXPECT_TRUE(resp.ends_with("done")) << resp;
+        EXPECT_EQ(serve_err, http::errc::server_closed);
+      },
+      {.procs = 2});
 }
 
 // Waits on the request's context for up to `limit`; true if it was
@@ -241,41 +262,45 @@ bool cancelled_within(const gofer::Context& ctx, std::chrono::milliseconds limit
 // client's connection closes" — here while the handler still runs.
 TEST(RequestContext, CancelledWhenTheClientCloses) {
   auto seen = std::make_shared<std::atomic<int>>(0);  // 1: cancelled, 2: not
-  with_server([seen](http::ResponseWriter& w, http::Request& r) {
-    *seen = cancelled_within(r.context(), 5000ms) ? 1 : 2;
-    w.write("late");
-  }, [seen](const std::string& addr) {
-    {
-      auto [c, err] = net::dial("tcp", addr, 2s);
-      ASSERT_FALSE(err);
-      c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-      gofer::sleep_for(50ms);  // the handler is waiting on its context
-    }  // closes the connection
-    for (int i = 0; i < 400 && seen->load() == 0; ++i) gofer::sleep_for(10ms);
-    EXPECT_EQ(seen->load(), 1);
-  });
+  with_server(
+      [seen](http::ResponseWriter& w, http::Request& r) {
+        *seen = cancelled_within(r.context(), 5000ms) ? 1 : 2;
+        w.write("late");
+      },
+      [seen](const std::string& addr) {
+        {
+          auto [c, err] = net::dial("tcp", addr, 2s);
+          ASSERT_FALSE(err);
+          c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+          gofer::sleep_for(50ms);  // the handler is waiting on its context
+        }                          // closes the connection
+        for (int i = 0; i < 400 && seen->load() == 0; ++i) gofer::sleep_for(10ms);
+        EXPECT_EQ(seen->load(), 1);
+      });
 }
 
 // The same once a Content-Length body was read to its end (Go starts its
 // background read when the body hits EOF).
 TEST(RequestContext, CancelledWhenTheClientClosesAfterTheBody) {
   auto seen = std::make_shared<std::atomic<int>>(0);
-  with_server([seen](http::ResponseWriter& w, http::Request& r) {
-    const gofer::Context& ctx = r.context();  // asked before the body is read
-    auto [body, err] = r.body().read_all();
-    EXPECT_EQ(body, "12345");
-    *seen = cancelled_within(ctx, 5000ms) ? 1 : 2;
-    w.write("late");
-  }, [seen](const std::string& addr) {
-    {
-      auto [c, err] = net::dial("tcp", addr, 2s);
-      ASSERT_FALSE(err);
-      c.write(std::string_view("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n12345"));
-      gofer::sleep_for(50ms);
-    }
-    for (int i = 0; i < 400 && seen->load() == 0; ++i) gofer::sleep_for(10ms);
-    EXPECT_EQ(seen->load(), 1);
-  });
+  with_server(
+      [seen](http::ResponseWriter& w, http::Request& r) {
+        const gofer::Context& ctx = r.context();  // asked before the body is read
+        auto [body, err] = r.body().read_all();
+        EXPECT_EQ(body, "12345");
+        *seen = cancelled_within(ctx, 5000ms) ? 1 : 2;
+        w.write("late");
+      },
+      [seen](const std::string& addr) {
+        {
+          auto [c, err] = net::dial("tcp", addr, 2s);
+          ASSERT_FALSE(err);
+          c.write(std::string_view("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n12345"));
+          gofer::sleep_for(50ms);
+        }
+        for (int i = 0; i < 400 && seen->load() == 0; ++i) gofer::sleep_for(10ms);
+        EXPECT_EQ(seen->load(), 1);
+      });
 }
 
 // A client that stays and sends its next request while the handler waits
@@ -283,72 +308,83 @@ TEST(RequestContext, CancelledWhenTheClientClosesAfterTheBody) {
 // the next request's, answered in order (Go keeps its background byte).
 TEST(RequestContext, LiveClientKeepsItAndItsNextRequest) {
   auto seen = std::make_shared<std::atomic<int>>(0);
-  with_server([seen](http::ResponseWriter& w, http::Request& r) {
-    if (r.path == "/first") *seen = cancelled_within(r.context(), 300ms) ? 1 : 2;
-    w.write(r.path);
-  }, [seen](const std::string& addr) {
-    auto [c, err] = net::dial("tcp", addr, 2s);
-    ASSERT_FALSE(err);
-    c.set_deadline(net::Clock::now() + 5s);
-    c.write(std::string_view("GET /first HTTP/1.1\r\nHost: x\r\n\r\n"));
-    gofer::sleep_for(100ms);  // the watch is reading now
-    c.write(std::string_view("GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
-    std::string out;
-    char buf[4096];
-    for (;;) {
-      auto [n, rerr] = c.read(buf);
-      out.append(buf, n);
-      if (rerr) break;
-    }
-    EXPECT_EQ(seen->load(), 2);
-    std::size_t first = out.find("/first");
-    std::size_t second = out.find("/second");
-    EXPECT_NE(first, std::string::npos) << out;
-    EXPECT_NE(second, std::string::npos) << out;
-    EXPECT_LT(first, second) << out;
-  });
+  with_server(
+      [seen](http::ResponseWriter& w, http::Request& r) {
+        if (r.path == "/first") *seen = cancelled_within(r.context(), 300ms) ? 1 : 2;
+        w.write(r.path);
+      },
+      [seen](const std::string& addr) {
+        auto [c, err] = net::dial("tcp", addr, 2s);
+        ASSERT_FALSE(err);
+        c.set_deadline(net::Clock::now() + 5s);
+        c.write(std::string_view("GET /first HTTP/1.1\r\nHost: x\r\n\r\n"));
+        gofer::sleep_for(100ms);  // the watch is reading now
+        c.write(std::string_view("GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        std::string out;
+        char buf[4096];
+        for (;;) {
+          auto [n, rerr] = c.read(buf);
+          out.append(buf, n);
+          if (rerr) break;
+        }
+        EXPECT_EQ(seen->load(), 2);
+        std::size_t first = out.find("/first");
+        std::size_t second = out.find("/second");
+        EXPECT_NE(first, std::string::npos) << out;
+        EXPECT_NE(second, std::string::npos) << out;
+        EXPECT_LT(first, second) << out;
+      });
 }
 
 // Go cancels the request's context when ServeHTTP returns.
 TEST(RequestContext, CancelledWhenTheHandlerReturns) {
   auto kept = std::make_shared<gofer::Context>();
-  with_server([kept](http::ResponseWriter& w, http::Request& r) {
-    *kept = r.context();
-    EXPECT_FALSE(kept->err());
-    w.write("ok");
-  }, [kept](const std::string& addr) {
-    std::string resp = roundtrip(addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    EXPECT_TRUE(resp.ends_with("ok")) << resp;
-    EXPECT_EQ(kept->err(), gofer::context_errc::canceled);
-  });
+  with_server(
+      [kept](http::ResponseWriter& w, http::Request& r) {
+        *kept = r.context();
+        EXPECT_FALSE(kept->err());
+        w.write("ok");
+      },
+      [kept](const std::string& addr) {
+        std::string resp =
+            roundtrip(addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        EXPECT_TRUE(resp.ends_with("ok")) << resp;
+        EXPECT_EQ(kept->err(), gofer::context_errc::canceled);
+      });
 }
 
 // RFC 9110 §15.2 and RFC 8297: a handler's 103 goes out at once with the
 // fields set so far, before the final response; Go sends 1xx the same way.
 TEST(Server, EarlyHintsPrecedeTheFinalResponse) {
-  with_server([](http::ResponseWriter& w, http::Request&) {
-    w.header().set("Link", "</style.css>; rel=preload; as=style");
-    w.write_header(http::status_early_hints);
-    w.write("final");
-  }, [](const std::string& addr) {
-    std::string resp = roundtrip(addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    EXPECT_TRUE(resp.starts_with("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n"
-                                 "HTTP/1.1 200 OK\r\n"))
-        << resp;
-    EXPECT_TRUE(resp.ends_with("final")) << resp;
-  });
+  with_server(
+      [](http::ResponseWriter& w, http::Request&) {
+        w.header().set("Link", "</style.css>; rel=preload; as=style");
+        w.write_header(http::status_early_hints);
+        w.write("final");
+      },
+      [](const std::string& addr) {
+        std::string resp =
+            roundtrip(addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        EXPECT_TRUE(resp.starts_with(
+            "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n"
+            "HTTP/1.1 200 OK\r\n"))
+            << resp;
+        EXPECT_TRUE(resp.ends_with("final")) << resp;
+      });
 }
 
 // RFC 9110 §15.2: "A server MUST NOT send a 1xx response to an HTTP/1.0
 // client."
 TEST(Server, NoInterimResponseToHttp10) {
-  with_server([](http::ResponseWriter& w, http::Request&) {
-    w.write_header(http::status_early_hints);
-    w.write("final");
-  }, [](const std::string& addr) {
-    std::string resp = roundtrip(addr, "GET / HTTP/1.0\r\n\r\n");
-    EXPECT_TRUE(resp.starts_with("HTTP/1.1 200 OK\r\n")) << resp;
-  });
+  with_server(
+      [](http::ResponseWriter& w, http::Request&) {
+        w.write_header(http::status_early_hints);
+        w.write("final");
+      },
+      [](const std::string& addr) {
+        std::string resp = roundtrip(addr, "GET / HTTP/1.0\r\n\r\n");
+        EXPECT_TRUE(resp.starts_with("HTTP/1.1 200 OK\r\n")) << resp;
+      });
 }
 
 }  // namespace
