@@ -254,7 +254,9 @@ bool cancelled_within(const gofer::Context& ctx, std::chrono::milliseconds limit
   bool done = false;
   gofer::select(gofer::recv_case(ctx.done(), [&] { done = true; }),
                 gofer::recv_case(gofer::after(limit)));
-  if (done) EXPECT_EQ(ctx.err(), gofer::context_errc::canceled);
+  if (done) {
+    EXPECT_EQ(ctx.err(), gofer::context_errc::canceled);
+  }
   return done;
 }
 
