@@ -35,6 +35,7 @@
 #include <system_error>
 #include <type_traits>
 
+#include "gofer/detail/task.h"
 #include "gofer/error.h"
 
 namespace gofer::net {
@@ -47,8 +48,8 @@ namespace detail {
 // except a mutable char array — that is a byte buffer, written whole.
 template <class S>
 concept Text = std::is_convertible_v<S, std::string_view> &&
-               !(std::is_array_v<std::remove_reference_t<S>> &&
-                 !std::is_const_v<std::remove_all_extents_t<std::remove_reference_t<S>>>);
+    !(std::is_array_v<std::remove_reference_t<S>> &&
+      !std::is_const_v<std::remove_all_extents_t<std::remove_reference_t<S>>>);
 }  // namespace detail
 
 // Error values of the net layer. Other errno results are returned as
@@ -66,7 +67,9 @@ enum class errc {
   dns_failure,      // name resolution failed otherwise (server unreachable, SERVFAIL)
 };
 const std::error_category& net_category() noexcept;
-inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), net_category()}; }
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), net_category()};
+}
 
 // True for errc::timeout (Go's errors.Is(err, os.ErrDeadlineExceeded)).
 inline bool is_timeout(const std::error_code& e) noexcept {
@@ -83,7 +86,7 @@ class Addr {
   const sockaddr* data() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }
   socklen_t size() const noexcept { return len_; }
   int family() const noexcept { return storage_.ss_family; }
-  int port() const noexcept;             // 0 for Unix addresses
+  int port() const noexcept;                  // 0 for Unix addresses
   std::string_view network() const noexcept;  // "tcp", "unix", or "" when empty (Go's Addr.Network)
   std::string to_string() const;
   bool empty() const noexcept { return len_ == 0; }
@@ -102,7 +105,7 @@ Result<std::pair<std::string_view, std::string_view>> split_host_port(std::strin
 std::string join_host_port(std::string_view host, std::string_view port);
 
 using Clock = std::chrono::steady_clock;  // CLOCK_MONOTONIC, the runtime's nanotime()
-using Deadline = Clock::time_point;        // Deadline{} (the epoch) means "no deadline"
+using Deadline = Clock::time_point;       // Deadline{} (the epoch) means "no deadline"
 
 class Conn;
 class Listener;
@@ -199,6 +202,17 @@ class Conn {
   // TCP_NODELAY (on by default, as in Go). Unix sockets: a no-op.
   Error set_no_delay(bool on);
 
+  // Runs `f` in a new goroutine once a read would not block (bytes or EOF
+  // arrived), the read deadline passes or the connection is closed — at
+  // once if that is already so. Until then no goroutine waits, so the
+  // connection costs no stack: a server parks idle keep-alive connections
+  // this way. `f` then reads as usual. Like a read, at most one at a time;
+  // the Conn must outlive the start of `f`.
+  template <class F>
+  void go_when_readable(F&& f) {
+    go_when_readable_impl(gofer::detail::Task(std::forward<F>(f)), __builtin_return_address(0));
+  }
+
   int fd() const noexcept;  // -1 once closed
   explicit operator bool() const noexcept { return static_cast<bool>(impl_); }
 
@@ -206,6 +220,7 @@ class Conn {
   explicit Conn(std::unique_ptr<Impl> impl) noexcept;
 
  private:
+  void go_when_readable_impl(gofer::detail::Task task, void* creator_pc);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -109,7 +109,8 @@ async function tick() {
   const rate = (k, v) => last ? ((v - last.s[k]) * 1000 / (now - last.t)).toFixed(0) : '…';
   const totals = document.getElementById('totals'); totals.replaceChildren(
     card('', 'goroutines', s.goroutines),
-    card('', 'open connections', s.http ? s.http.open_connections : '–'),
+    card('', 'open connections', s.http ? s.http.open_connections : '–',
+         s.http ? `${s.http.parked_connections} parked idle (no goroutine stack)` : ''),
     card('', 'requests / s', s.http ? (last && last.s.http ? ((s.http.requests - last.s.http.requests) * 1000 / (now - last.t)).toFixed(0) : '…') : '–',
          s.http ? `${s.http.requests} in all` : ''),
     card('', 'poller wake-ups / s', rate('netpoll_wakeups', s.netpoll_wakeups), `${s.netpoll_fds} fds watched`),

@@ -22,10 +22,12 @@ std::string metrics_text(const http::Server* server) {
   out += fmt::format("gofer_goroutines {}\n", s.goroutines);
   std::map<std::string, int> by_state;
   runtime::for_each_goroutine([&](const runtime::GoroutineInfo& g) {
-    by_state[g.wait_reason == runtime::WaitReason::none ? g.status : runtime::to_string(g.wait_reason)]++;
+    by_state[g.wait_reason == runtime::WaitReason::none ? g.status
+                                                        : runtime::to_string(g.wait_reason)]++;
   });
   family(out, "gofer_goroutines_by_state", "gauge", "Goroutines by state or wait reason.");
-  for (auto& [state, n] : by_state) out += fmt::format("gofer_goroutines_by_state{{state=\"{}\"}} {}\n", state, n);
+  for (auto& [state, n] : by_state)
+    out += fmt::format("gofer_goroutines_by_state{{state=\"{}\"}} {}\n", state, n);
   family(out, "gofer_procs", "gauge", "Processors (Ps) that run goroutines, like GOMAXPROCS.");
   out += fmt::format("gofer_procs {}\n", s.procs);
   family(out, "gofer_threads", "gauge", "OS threads (Ms) the runtime started.");
@@ -51,22 +53,27 @@ std::string metrics_text(const http::Server* server) {
     http::ServerStats h = server->stats();
     family(out, "http_open_connections", "gauge", "Connections being served.");
     out += fmt::format("http_open_connections {}\n", h.open_connections);
+    family(out, "http_parked_connections", "gauge",
+           "Idle kept-alive connections parked in the poller (no goroutine stack, no buffers).");
+    out += fmt::format("http_parked_connections {}\n", h.parked_connections);
     family(out, "http_connections_total", "counter", "Connections accepted.");
     out += fmt::format("http_connections_total {}\n", h.connections_accepted);
     family(out, "http_requests_total", "counter", "Requests served, by method and status code.");
     for (auto& c : h.requests) {
-      out += fmt::format("http_requests_total{{method=\"{}\",code=\"{}\"}} {}\n", c.method, c.code, c.count);
+      out += fmt::format("http_requests_total{{method=\"{}\",code=\"{}\"}} {}\n", c.method, c.code,
+                         c.count);
     }
     family(out, "http_request_duration_seconds", "histogram",
            "From a complete request head to the response sent.");
     for (std::size_t i = 0; i < h.latency_bounds.size(); ++i) {
-      out += fmt::format("http_request_duration_seconds_bucket{{le=\"{}\"}} {}\n", h.latency_bounds[i],
-                         h.latency_cumulative[i]);
+      out += fmt::format("http_request_duration_seconds_bucket{{le=\"{}\"}} {}\n",
+                         h.latency_bounds[i], h.latency_cumulative[i]);
     }
     out += fmt::format("http_request_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", h.latency_count);
     out += fmt::format("http_request_duration_seconds_sum {}\n", h.latency_sum_seconds);
     out += fmt::format("http_request_duration_seconds_count {}\n", h.latency_count);
-    family(out, "http_received_bytes_total", "counter", "Request bytes received (heads and bodies).");
+    family(out, "http_received_bytes_total", "counter",
+           "Request bytes received (heads and bodies).");
     out += fmt::format("http_received_bytes_total {}\n", h.bytes_read);
     family(out, "http_sent_bytes_total", "counter", "Response bytes sent (heads and bodies).");
     out += fmt::format("http_sent_bytes_total {}\n", h.bytes_written);

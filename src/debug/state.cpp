@@ -32,24 +32,26 @@ std::string state_json(const http::Server* server) {
   runtime::SchedInfo s = runtime::sched_info();
   std::map<std::string, int> by_state;
   runtime::for_each_goroutine([&](const runtime::GoroutineInfo& g) {
-    by_state[g.wait_reason == runtime::WaitReason::none ? g.status : runtime::to_string(g.wait_reason)]++;
+    by_state[g.wait_reason == runtime::WaitReason::none ? g.status
+                                                        : runtime::to_string(g.wait_reason)]++;
   });
   std::string out = "{";
-  out += fmt::format("\"procs\":{},\"goroutines\":{},\"idle_procs\":{},\"spinning\":{},"
-                     "\"global_runq\":{},\"netpoll_fds\":{},\"netpoll_wakeups\":{},\"steals\":{},",
-                     s.procs, s.goroutines, s.idle_procs, s.spinning_threads, s.global_runq, s.open_fds,
-                     s.poll_wakeups, s.steals);
+  out += fmt::format(
+      "\"procs\":{},\"goroutines\":{},\"idle_procs\":{},\"spinning\":{},"
+      "\"global_runq\":{},\"netpoll_fds\":{},\"netpoll_wakeups\":{},\"steals\":{},",
+      s.procs, s.goroutines, s.idle_procs, s.spinning_threads, s.global_runq, s.open_fds,
+      s.poll_wakeups, s.steals);
   out += "\"ps\":[";
   for (std::size_t i = 0; i < s.ps.size(); ++i) {
     const auto& p = s.ps[i];
-    out += fmt::format("{}{{\"id\":{},\"runq\":{},\"timers\":{},\"steals\":{}}}",
-                       i ? "," : "", p.id, p.runq, p.timers, p.steals);
+    out += fmt::format("{}{{\"id\":{},\"runq\":{},\"timers\":{},\"steals\":{}}}", i ? "," : "",
+                       p.id, p.runq, p.timers, p.steals);
   }
   out += "],\"ms\":[";
   for (std::size_t i = 0; i < s.ms.size(); ++i) {
     const auto& m = s.ms[i];
-    out += fmt::format("{}{{\"id\":{},\"p\":{},\"goroutine\":{},\"in_netpoll\":{}}}", i ? "," : "", m.id,
-                       m.p_id, m.running_goid, m.in_netpoll ? "true" : "false");
+    out += fmt::format("{}{{\"id\":{},\"p\":{},\"goroutine\":{},\"in_netpoll\":{}}}", i ? "," : "",
+                       m.id, m.p_id, m.running_goid, m.in_netpoll ? "true" : "false");
   }
   out += "],\"goroutines_by_state\":{";
   bool first = true;
@@ -62,10 +64,12 @@ std::string state_json(const http::Server* server) {
     http::ServerStats h = server->stats();
     std::uint64_t total = 0;
     for (auto& c : h.requests) total += c.count;
-    out += fmt::format(",\"http\":{{\"open_connections\":{},\"connections\":{},\"requests\":{},"
-                       "\"bytes_in\":{},\"bytes_out\":{},\"latency_sum_s\":{},\"latency_count\":{}}}",
-                       h.open_connections, h.connections_accepted, total, h.bytes_read, h.bytes_written,
-                       h.latency_sum_seconds, h.latency_count);
+    out += fmt::format(
+        ",\"http\":{{\"open_connections\":{},\"parked_connections\":{},"
+        "\"connections\":{},\"requests\":{},"
+        "\"bytes_in\":{},\"bytes_out\":{},\"latency_sum_s\":{},\"latency_count\":{}}}",
+        h.open_connections, h.parked_connections, h.connections_accepted, total, h.bytes_read,
+        h.bytes_written, h.latency_sum_seconds, h.latency_count);
   }
   out += "}";
   return out;

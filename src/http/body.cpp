@@ -29,13 +29,13 @@ Error ConnBody::fill() {
     // Room first: drop what the body already consumed (the head stays).
     std::size_t base = c.head_end;
     if (c.rpos > base) {
-      std::memmove(c.rbuf.get() + base, c.rbuf.get() + c.rpos, c.rlen - c.rpos);
+      std::memmove(c.rbuf + base, c.rbuf + c.rpos, c.rlen - c.rpos);
       c.rlen -= c.rpos - base;
       c.rpos = base;
     }
     if (c.rlen == c.rcap) c.grow_read_buffer();
   }
-  auto [n, err] = c.conn.read(std::span<char>(c.rbuf.get() + c.rlen, c.rcap - c.rlen));
+  auto [n, err] = c.conn.read(std::span<char>(c.rbuf + c.rlen, c.rcap - c.rlen));
   c.rlen += n;
   if (err == net::errc::eof)
     return make_error_code(std::errc::connection_aborted);  // unexpected EOF
@@ -60,7 +60,7 @@ Result<std::size_t> ConnBody::read(std::span<char> buf) {
   std::size_t n;
   if (c.rpos < c.rlen) {
     n = std::min(want, c.rlen - c.rpos);
-    std::memcpy(buf.data(), c.rbuf.get() + c.rpos, n);
+    std::memcpy(buf.data(), c.rbuf + c.rpos, n);
     c.rpos += n;
   } else {
     auto [got, err] = c.conn.read(buf.first(want));
@@ -84,17 +84,17 @@ Result<std::size_t> ConnBody::read_chunked(std::span<char> buf) {
   for (;;) {
     if (data_len_ > 0) {
       std::size_t n = std::min(data_len_, buf.size());
-      std::memcpy(buf.data(), c.rbuf.get() + data_off_, n);
+      std::memcpy(buf.data(), c.rbuf + data_off_, n);
       data_off_ += n;
       data_len_ -= n;
       bytes_ += n;
       return {n, {}};
     }
-    std::string_view input(c.rbuf.get() + c.rpos, c.rlen - c.rpos);
-    ChunkedResult res = chunked_.decode(input, trailer_storage_);
+    std::string_view input(c.rbuf + c.rpos, c.rlen - c.rpos);
+    ChunkedResult res = chunked_.decode(input, c.bufs->trailers);
     switch (res.status) {
       case ChunkedStatus::data:
-        data_off_ = static_cast<std::size_t>(res.data.data() - c.rbuf.get());
+        data_off_ = static_cast<std::size_t>(res.data.data() - c.rbuf);
         data_len_ = res.data.size();
         c.rpos += res.consumed;
         continue;

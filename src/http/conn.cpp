@@ -15,7 +15,11 @@
 namespace gofer::http::detail {
 namespace {
 
-constexpr std::size_t kInitialReadBuffer = 8 << 10;
+// A keep-alive connection idle this long gives back its goroutine's stack
+// and its buffers (about 20 KiB) and waits in the poller instead, costing
+// a few hundred bytes. A busy client sends its next request well within it,
+// so its requests never pay for the round trip through the poller.
+constexpr std::chrono::milliseconds kIdleLinger{250};
 // A handler that did not read the body: drop up to this much of it to keep
 // the connection (Go's maxPostHandlerReadBytes), else close.
 constexpr std::size_t kMaxDrain = 256 << 10;
@@ -45,7 +49,13 @@ void split_target(std::string_view target, Request& r) {
 }  // namespace
 
 ServedConn::ServedConn(std::shared_ptr<ServerState> s, net::Conn c)
-    : server(std::move(s)), conn(std::move(c)), remote(conn.remote_addr()), fd(conn.fd()) {}
+    : server(std::move(s)), conn(std::move(c)), fd(conn.fd()) {
+  request.remote_addr = conn.remote_addr();  // the same for every request
+}
+
+ServedConn::~ServedConn() {
+  if (bufs != nullptr) ConnBuffers::release(bufs);
+}
 
 Result<std::size_t> ServedConn::read_more() {
   if (rlen == rcap) {
@@ -53,13 +63,14 @@ Result<std::size_t> ServedConn::read_more() {
     if (rcap >= limit) return {0, make_error_code(std::errc::no_buffer_space)};
     // Growing moves the bytes: only done while no Request views point into
     // them (reading a head) — see ConnBody for the body's case.
-    std::size_t ncap = std::min(limit, std::max(kInitialReadBuffer, rcap * 2));
+    std::size_t ncap = std::min(limit, std::max(ConnBuffers::kReadBytes, rcap * 2));
     auto nbuf = std::make_unique<char[]>(ncap);
-    std::memcpy(nbuf.get(), rbuf.get(), rlen);
-    rbuf = std::move(nbuf);
+    std::memcpy(nbuf.get(), rbuf, rlen);
+    grown = std::move(nbuf);
+    rbuf = grown.get();
     rcap = ncap;
   }
-  auto [n, err] = conn.read(std::span<char>(rbuf.get() + rlen, rcap - rlen));
+  auto [n, err] = conn.read(std::span<char>(rbuf + rlen, rcap - rlen));
   rlen += n;
   return {n, err};
 }
@@ -67,8 +78,8 @@ Result<std::size_t> ServedConn::read_more() {
 void ServedConn::grow_read_buffer() {
   std::size_t ncap = rcap * 2;
   auto nbuf = std::make_unique<char[]>(ncap);
-  std::memcpy(nbuf.get(), rbuf.get(), rlen);
-  const char* old_base = rbuf.get();
+  std::memcpy(nbuf.get(), rbuf, rlen);
+  const char* old_base = rbuf;
   const char* old_end = old_base + rcap;
   auto move = [&](std::string_view& v) {
     if (v.data() >= old_base && v.data() < old_end)
@@ -80,11 +91,12 @@ void ServedConn::grow_read_buffer() {
   move(r.path);
   move(r.raw_query);
   move(r.host);
-  for (Header& h : header_storage) {
+  for (Header& h : bufs->headers) {
     move(h.name);
     move(h.value);
   }
-  rbuf = std::move(nbuf);
+  grown = std::move(nbuf);
+  rbuf = grown.get();
   rcap = ncap;
 }
 
@@ -125,7 +137,7 @@ void ServedConn::start_watch() {
   conn.set_read_deadline(net::Deadline{});
   watch_done_.add(1);
   gofer::go([this] {
-    auto [n, err] = conn.read(std::span<char>(rbuf.get() + rlen, rcap - rlen));
+    auto [n, err] = conn.read(std::span<char>(rbuf + rlen, rcap - rlen));
     watch_bytes_ = n;
     if (err && !(watch_stopping_.load(std::memory_order_acquire) && err == net::errc::timeout)) {
       watch_ended_conn_ = true;
@@ -156,22 +168,54 @@ void ServedConn::end_request_context() {
   ctx_state_.store(0, std::memory_order_release);
 }
 
-void ServedConn::serve() {
+void ServedConn::run(ServedConn* c) {
+  if (c->serve() == End::parked) return;  // c belongs to the poller's goroutine now
+  runtime::trace(runtime::TraceKind::http_close, c->fd, static_cast<std::int64_t>(c->requests));
+  auto srv = c->server;
+  {
+    std::lock_guard lock(srv->mu);
+    srv->conns.erase(c);
+  }
+  delete c;
+  srv->open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void ServedConn::park_idle(net::Deadline idle_deadline) {
+  conn.set_read_deadline(idle_deadline);
+  resumed_ = true;
+  parked_idle_deadline_ = idle_deadline;
+  server->parked.fetch_add(1, std::memory_order_relaxed);
+  ConnBuffers::release(bufs);
+  bufs = nullptr;
+  grown.reset();
+  rbuf = nullptr;
+  rcap = rlen = rpos = head_end = 0;
+  std::string().swap(wbuf);
+  std::string().swap(head);
+  response.header() = HeaderMap();
+  request.path_values_ = {};
+  // The last touch of *this: from here the poller may start run() anywhere.
+  conn.go_when_readable([this] { run(this); });
+}
+
+ServedConn::End ServedConn::serve() {
   ServerState& s = *server;
   serve_goid_ = this_goroutine_id();
+  if (resumed_) s.parked.fetch_sub(1, std::memory_order_relaxed);
   HeadScan scan;
   ParseLimits limits;
   limits.max_header_bytes = s.max_header_bytes;
   for (;;) {
     // Move pipelined bytes of the next request to the front.
     if (rpos > 0) {
-      std::memmove(rbuf.get(), rbuf.get() + rpos, rlen - rpos);
+      std::memmove(rbuf, rbuf + rpos, rlen - rpos);
       rlen -= rpos;
       rpos = 0;
     }
-    if (!rbuf) {
-      rbuf = std::make_unique<char[]>(kInitialReadBuffer);
-      rcap = kInitialReadBuffer;
+    if (rbuf == nullptr) {
+      bufs = ConnBuffers::acquire();
+      rbuf = bufs->read;
+      rcap = ConnBuffers::kReadBytes;
     }
 
     // 1. Read the head: idle timeout until the first byte, then the
@@ -180,11 +224,26 @@ void ServedConn::serve() {
     ParseResult parsed;
     scan = HeadScan{};
     bool first_byte_seen = rlen > 0;
+    // Keep-alive and nothing buffered: wait for the next request with a
+    // short deadline first, and park in the poller if it passes.
+    bool lingering = false;
+    net::Deadline idle_deadline{};
     if (!first_byte_seen) {
       idle.store(true, std::memory_order_relaxed);
       runtime::trace(runtime::TraceKind::http_idle, fd, static_cast<std::int64_t>(requests));
-      if (s.shutting_down.load(std::memory_order_relaxed)) return;
-      conn.set_read_deadline(after(requests == 0 ? s.read_header_timeout : s.idle_timeout));
+      if (s.shutting_down.load(std::memory_order_relaxed)) return End::closed;
+      if (resumed_) {
+        // Started by the poller: the idle deadline is in force already.
+        resumed_ = false;
+        idle_deadline = parked_idle_deadline_;
+      } else if (requests == 0) {
+        conn.set_read_deadline(after(s.read_header_timeout));
+      } else {
+        idle_deadline = after(s.idle_timeout);
+        net::Deadline linger = net::Clock::now() + kIdleLinger;
+        lingering = idle_deadline == net::Deadline{} || linger < idle_deadline;
+        conn.set_read_deadline(lingering ? linger : idle_deadline);
+      }
     }
     // The read-header deadline is armed only when part of a head is in and
     // more must be read: a head that arrives whole (the common case) costs
@@ -192,8 +251,8 @@ void ServedConn::serve() {
     bool header_deadline_set = false;
     for (;;) {
       if (rlen > 0) {
-        parsed = parse_request_head(std::string_view(rbuf.get(), rlen), head, header_storage,
-                                    limits, scan);
+        parsed = parse_request_head(std::string_view(rbuf, rlen), head,
+                                    std::span<Header>(bufs->headers), limits, scan);
         if (parsed.status != ParseStatus::incomplete) break;
         if (!header_deadline_set) {
           conn.set_read_deadline(after(s.read_header_timeout));
@@ -206,7 +265,12 @@ void ServedConn::serve() {
         parsed.error = {status_request_header_fields_too_large, "request header too large"};
         break;
       }
-      if (err) return;  // EOF, timeout, reset or closed: nothing to answer
+      if (err == net::errc::timeout && lingering && rlen == 0) {
+        park_idle(idle_deadline);
+        return End::parked;
+      }
+      if (err) return End::closed;  // EOF, timeout, reset or closed: nothing to answer
+      lingering = false;
       if (!first_byte_seen) {
         first_byte_seen = true;
         idle.store(false, std::memory_order_relaxed);
@@ -215,12 +279,12 @@ void ServedConn::serve() {
     idle.store(false, std::memory_order_relaxed);
     if (parsed.status == ParseStatus::error) {
       write_error_response(conn, parsed.error.status, parsed.error.reason);
-      return;
+      return End::closed;
     }
     FramingResult framing = analyze_request(head);
     if (!framing.ok()) {
       write_error_response(conn, framing.error.status, framing.error.reason);
-      return;
+      return End::closed;
     }
     rpos = head_end = parsed.consumed;
     ++requests;
@@ -242,7 +306,7 @@ void ServedConn::serve() {
                        : framing.framing.body == Framing::Body::chunked
                            ? -1
                            : static_cast<std::int64_t>(framing.framing.content_length);
-    r.remote_addr = remote;
+    r.remote_addr = conn.remote_addr();  // a handler may have changed it
     r.path_values_.clear();
     r.context_source_ = this;
     body.start(framing.framing);
@@ -271,10 +335,12 @@ void ServedConn::serve() {
         s.handler(response, r);
       }
     } catch (const std::exception& e) {
-      fmt::print(stderr, "http: exception serving {}: {}\n", remote.to_string(), e.what());
+      fmt::print(stderr, "http: exception serving {}: {}\n", request.remote_addr.to_string(),
+                 e.what());
       failed = true;
     } catch (...) {
-      fmt::print(stderr, "http: exception serving {}: unknown exception\n", remote.to_string());
+      fmt::print(stderr, "http: exception serving {}: unknown exception\n",
+                 request.remote_addr.to_string());
       failed = true;
     }
     runtime::trace(runtime::TraceKind::handler_end, fd, response.status());
@@ -290,20 +356,20 @@ void ServedConn::serve() {
       }
       s.record(r.method, status_internal_server_error, runtime::nanotime() - started, head_end,
                response.bytes_out());
-      return;
+      return End::closed;
     }
 
     // 4. An unread body is drained (bounded) before the response leaves, so
     //    that the next request starts at the right byte.
     if (!body.finished() && !body.drain(kMaxDrain)) response.set_close_after();
-    if (response.finish()) return;
+    if (response.finish()) return End::closed;
     runtime::trace(runtime::TraceKind::http_response, fd, response.status(),
                    static_cast<std::int64_t>(response.bytes_out()));
     s.record(r.method, response.status(), runtime::nanotime() - started,
              head_end + body.bytes_read(), response.bytes_out());
     if (response.close_after() || !keep_alive) {
       conn.close_write();  // let the client read everything before the FIN
-      return;
+      return End::closed;
     }
     if (s.write_timeout.count() > 0) conn.set_write_deadline(net::Deadline{});
   }

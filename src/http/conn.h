@@ -22,6 +22,21 @@ namespace gofer::http::detail {
 
 struct ServerState;
 
+// What an active connection reads into: its read buffer and the head's
+// fields (views into it), in one block from a pool that keeps a few blocks
+// and gives the pages of the others back to the OS (conn_buffers.cpp) — so
+// that connections parked idle by the thousand leave no memory behind.
+struct ConnBuffers {
+  static constexpr std::size_t kReadBytes = 8 << 10;
+  static constexpr std::size_t kMaxHeaderFields = 100;
+  char read[kReadBytes];  // not initialised
+  Header headers[kMaxHeaderFields];
+  Header trailers[16];  // a chunked body's trailer fields
+
+  static ConnBuffers* acquire();
+  static void release(ConnBuffers* b) noexcept;
+};
+
 // The request body as the handler reads it: Content-Length or chunked,
 // taking bytes left in the read buffer first, then from the socket.
 class ConnBody final : public Body {
@@ -49,7 +64,6 @@ class ConnBody final : public Body {
   bool finished_ = true;
   bool continue_pending_ = false;  // "100 Continue" not sent yet
   ChunkedDecoder chunked_;
-  Header trailer_storage_[16];
   std::size_t data_off_ = 0;  // decoded chunk data not yet handed out
   std::size_t data_len_ = 0;
   Error sticky_;             // an error seen by read; later reads return it again
@@ -100,9 +114,21 @@ class ConnResponse final : public ResponseWriter {
 
 struct ServedConn final : RequestContextSource {
   ServedConn(std::shared_ptr<ServerState> server, net::Conn conn);
+  ~ServedConn();
+  ServedConn(const ServedConn&) = delete;
+  ServedConn& operator=(const ServedConn&) = delete;
 
-  // The connection's goroutine: requests until close.
-  void serve();
+  // The body of the connection's goroutine: serve(), then, unless the
+  // connection was parked idle, unregister it from the server and free it.
+  static void run(ServedConn* c);
+
+  // Requests until the connection closes (`closed`), or until it has been
+  // idle for a while (`parked`): then it holds no goroutine, no stack and
+  // no buffers, and the poller starts run() again when bytes arrive, the
+  // idle timeout passes or the server closes it. After `parked` the
+  // returning goroutine must not touch the connection again.
+  enum class End { closed, parked };
+  End serve();
 
   // Request::context(): the request's own context, made on first use (any
   // goroutine may ask). Asked on the connection's goroutine with the body
@@ -120,13 +146,12 @@ struct ServedConn final : RequestContextSource {
 
   std::shared_ptr<ServerState> server;
   net::Conn conn;
-  net::Addr remote;
   int fd = -1;  // conn's fd number, for the trace (runtime/trace.h)
 
   // Read buffer: [0, rlen) holds bytes received; the current request's head
   // starts at 0 and `rpos` is where unconsumed bytes (body, next request)
   // start.
-  std::unique_ptr<char[]> rbuf;
+  char* rbuf = nullptr;  // bufs->read, or grown.get() once a head outgrew it
   std::size_t rcap = 0;
   std::size_t rlen = 0;
   std::size_t rpos = 0;
@@ -138,7 +163,10 @@ struct ServedConn final : RequestContextSource {
   Request request;
   ConnBody body{this};
   ConnResponse response{this};
-  Header header_storage[100];
+  // The read buffer and the parsed head's fields, from a pool; none while
+  // the connection is parked idle.
+  ConnBuffers* bufs = nullptr;
+  std::unique_ptr<char[]> grown;  // a read buffer larger than bufs->read
 
   // Idle between requests (Shutdown closes such connections at once).
   std::atomic<bool> idle{false};
@@ -154,9 +182,17 @@ struct ServedConn final : RequestContextSource {
   void stop_watch();
   // After the handler: stops the watch and cancels the request's context.
   void end_request_context();
+  // Gives the buffers back and leaves the connection to the poller
+  // (End::parked). `idle_deadline`: when the idle timeout ends it.
+  void park_idle(net::Deadline idle_deadline);
 
   // 0: not made, 1: being made, 2: made (then ctx and cancel are set and
   // only read until end_request_context, after the handler returned).
+  // Set by park_idle for the goroutine the poller starts: the idle timeout
+  // runs on from where it was, it does not start over.
+  bool resumed_ = false;
+  net::Deadline parked_idle_deadline_{};
+
   std::atomic<int> ctx_state_{0};
   Context ctx_;
   CancelFunc cancel_;

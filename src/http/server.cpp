@@ -18,12 +18,14 @@ Server::Server() : state_(std::make_unique<State>()) {}
 
 Server::~Server() = default;
 
-std::size_t Server::open_connections() const { return state_->shared->open.load(); }
+std::size_t Server::open_connections() const {
+  return state_->shared->open.load();
+}
 
 namespace detail {
 
-const std::string_view kMethodNames[ServerState::kMethods] = {"GET",    "HEAD",  "POST",    "PUT",
-                                                              "DELETE", "PATCH", "OPTIONS", "OTHER"};
+const std::string_view kMethodNames[ServerState::kMethods] = {
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "OTHER"};
 
 int method_index(std::string_view method) noexcept {
   for (int i = 0; i + 1 < ServerState::kMethods; ++i) {
@@ -53,6 +55,7 @@ ServerStats Server::stats() const {
   ServerStats out;
   out.connections_accepted = s.connections_accepted.load(std::memory_order_relaxed);
   out.open_connections = s.open.load(std::memory_order_relaxed);
+  out.parked_connections = s.parked.load(std::memory_order_relaxed);
   out.bytes_read = s.bytes_read.load(std::memory_order_relaxed);
   out.bytes_written = s.bytes_written.load(std::memory_order_relaxed);
   for (int m = 0; m < detail::ServerState::kMethods; ++m) {
@@ -70,7 +73,8 @@ ServerStats Server::stats() const {
     }
   }
   out.latency_count = cumulative;
-  out.latency_sum_seconds = static_cast<double>(s.latency_sum_ns.load(std::memory_order_relaxed)) * 1e-9;
+  out.latency_sum_seconds =
+      static_cast<double>(s.latency_sum_ns.load(std::memory_order_relaxed)) * 1e-9;
   return out;
 }
 
@@ -120,17 +124,7 @@ Error Server::serve(net::Listener& listener) {
     }
     s->open.fetch_add(1, std::memory_order_relaxed);
     s->connections_accepted.fetch_add(1, std::memory_order_relaxed);
-    gofer::go([c] {
-      c->serve();
-      runtime::trace(runtime::TraceKind::http_close, c->fd, static_cast<std::int64_t>(c->requests));
-      auto srv = c->server;
-      {
-        std::lock_guard lock(srv->mu);
-        srv->conns.erase(c);
-      }
-      delete c;
-      srv->open.fetch_sub(1, std::memory_order_relaxed);
-    });
+    gofer::go([c] { detail::ServedConn::run(c); });
   }
   std::lock_guard lock(s->mu);
   std::erase(s->listeners, &listener);
@@ -196,18 +190,31 @@ void error(ResponseWriter& w, std::string_view message, int code) {
   w.write("\n");
 }
 
-void not_found(ResponseWriter& w, Request&) { error(w, "404 page not found", status_not_found); }
+void not_found(ResponseWriter& w, Request&) {
+  error(w, "404 page not found", status_not_found);
+}
 
 std::string html_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;

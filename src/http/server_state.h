@@ -5,9 +5,9 @@
 #include <atomic>
 #include <mutex>
 
-#include "gofer/sync.h"
 #include <unordered_set>
 #include <vector>
+#include "gofer/sync.h"
 
 #include "gofer/http/server.h"
 #include "http/conn.h"
@@ -17,7 +17,8 @@ namespace gofer::http::detail {
 struct ServerState {
   // Copied from the Server when serve() starts.
   Handler handler;
-  std::chrono::nanoseconds read_header_timeout{0}, read_timeout{0}, write_timeout{0}, idle_timeout{0};
+  std::chrono::nanoseconds read_header_timeout{0}, read_timeout{0}, write_timeout{0},
+      idle_timeout{0};
   std::size_t max_header_bytes = 1 << 20;
 
   std::atomic<bool> shutting_down{false};
@@ -28,9 +29,10 @@ struct ServerState {
   // A goroutine mutex: shutdown closes connections while holding it, and
   // close() may park.
   gofer::Mutex mu;
-  std::unordered_set<ServedConn*> conns;    // guarded by mu
-  std::vector<net::Listener*> listeners;    // guarded by mu
+  std::unordered_set<ServedConn*> conns;  // guarded by mu
+  std::vector<net::Listener*> listeners;  // guarded by mu
   std::atomic<std::size_t> open{0};
+  std::atomic<std::size_t> parked{0};  // open connections parked idle (conn.cpp)
 
   // Statistics (relaxed counters; read by Server::stats()).
   std::atomic<std::uint64_t> requests_served{0};
@@ -41,8 +43,9 @@ struct ServerState {
   static constexpr int kCodes = 600;
   std::atomic<std::uint64_t> by_method_code[kMethods][kCodes] = {};
   static constexpr int kBuckets = 16;
-  static constexpr double kBounds[kBuckets] = {1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3,
-                                               5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 1, 10, 1e300};
+  static constexpr double kBounds[kBuckets] = {1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4,
+                                               1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2,
+                                               0.1,  1,      10,   1e300};
   std::atomic<std::uint64_t> latency_buckets[kBuckets] = {};
   std::atomic<std::uint64_t> latency_sum_ns{0};
 

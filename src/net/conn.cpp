@@ -6,13 +6,16 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "gofer/runtime.h"
 #include "net/fd.h"
 
 namespace gofer::net {
 namespace {
 // Go returns EINVAL for a method called on a nil Conn; so do we for an
 // empty (default-constructed or moved-from) one.
-Error invalid() { return std::make_error_code(std::errc::invalid_argument); }
+Error invalid() {
+  return std::make_error_code(std::errc::invalid_argument);
+}
 }  // namespace
 
 Conn::Conn() noexcept = default;
@@ -20,6 +23,14 @@ Conn::Conn(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
 Conn::Conn(Conn&&) noexcept = default;
 Conn& Conn::operator=(Conn&&) noexcept = default;
 Conn::~Conn() = default;  // NetFd's destructor closes
+
+void Conn::go_when_readable_impl(gofer::detail::Task task, void* creator_pc) {
+  if (!impl_) {
+    gofer::detail::spawn(std::move(task), GoOptions{}, creator_pc);  // its read will say why
+    return;
+  }
+  impl_->fd.go_when_readable(std::move(task), creator_pc);
+}
 
 Result<std::size_t> Conn::read(std::span<char> buf) {
   if (!impl_) return {0, invalid()};
@@ -36,16 +47,32 @@ Result<std::size_t> Conn::writev(std::span<const iovec> bufs) {
   return impl_->fd.writev(bufs);
 }
 
-Error Conn::close() { return impl_ ? impl_->fd.close() : invalid(); }
-Error Conn::close_read() { return impl_ ? impl_->fd.shutdown(SHUT_RD) : invalid(); }
-Error Conn::close_write() { return impl_ ? impl_->fd.shutdown(SHUT_WR) : invalid(); }
+Error Conn::close() {
+  return impl_ ? impl_->fd.close() : invalid();
+}
+Error Conn::close_read() {
+  return impl_ ? impl_->fd.shutdown(SHUT_RD) : invalid();
+}
+Error Conn::close_write() {
+  return impl_ ? impl_->fd.shutdown(SHUT_WR) : invalid();
+}
 
-Addr Conn::local_addr() const { return impl_ ? impl_->fd.local_addr() : Addr{}; }
-Addr Conn::remote_addr() const { return impl_ ? impl_->remote : Addr{}; }
+Addr Conn::local_addr() const {
+  return impl_ ? impl_->fd.local_addr() : Addr{};
+}
+Addr Conn::remote_addr() const {
+  return impl_ ? impl_->remote : Addr{};
+}
 
-Error Conn::set_deadline(Deadline d) { return impl_ ? impl_->fd.set_deadline(d, 'b') : invalid(); }
-Error Conn::set_read_deadline(Deadline d) { return impl_ ? impl_->fd.set_deadline(d, 'r') : invalid(); }
-Error Conn::set_write_deadline(Deadline d) { return impl_ ? impl_->fd.set_deadline(d, 'w') : invalid(); }
+Error Conn::set_deadline(Deadline d) {
+  return impl_ ? impl_->fd.set_deadline(d, 'b') : invalid();
+}
+Error Conn::set_read_deadline(Deadline d) {
+  return impl_ ? impl_->fd.set_deadline(d, 'r') : invalid();
+}
+Error Conn::set_write_deadline(Deadline d) {
+  return impl_ ? impl_->fd.set_deadline(d, 'w') : invalid();
+}
 
 Error Conn::set_no_delay(bool on) {
   if (!impl_) return invalid();
@@ -53,6 +80,8 @@ Error Conn::set_no_delay(bool on) {
   return impl_->fd.setsockopt_int(IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0);
 }
 
-int Conn::fd() const noexcept { return impl_ ? impl_->fd.sysfd() : -1; }
+int Conn::fd() const noexcept {
+  return impl_ ? impl_->fd.sysfd() : -1;
+}
 
 }  // namespace gofer::net

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "gofer/runtime.h"
 #include "net/stats.h"
 #include "net/sys.h"
 #include "runtime/park.h"
@@ -120,6 +121,21 @@ Error NetFd::prepare_write() {
 // reason: what the goroutine dump shows (none: "IO wait (read/write)").
 Error NetFd::wait(int mode, runtime::WaitReason reason) {
   return poll_error(runtime::poll_wait(pd_, mode, reason));
+}
+
+void NetFd::go_when_readable(gofer::detail::Task task, void* creator_pc) {
+  // Held while g is published, so that the descriptor cannot be destroyed
+  // (and its PollDesc reused) under it; a close evicts g and starts it.
+  OpGuard op(this, OpGuard::kRead);
+  if (!op.ok()) {
+    gofer::detail::spawn(std::move(task), GoOptions{}, creator_pc);  // its read says "closed"
+    return;
+  }
+  // The wait that a read would do next; the readiness it keeps is what
+  // read's drained path would wait on (see read()).
+  read_drained_ = false;
+  runtime::poll_start_when_ready(pd_, 'r', std::move(task), runtime::WaitReason::io_read,
+                                 creator_pc);
 }
 
 Result<std::size_t> NetFd::read(std::span<char> buf) {

@@ -67,6 +67,8 @@ class NetFd {
   ~NetFd();
 
   Result<std::size_t> read(std::span<char> buf);
+  // Conn::go_when_readable.
+  void go_when_readable(gofer::detail::Task task, void* creator_pc);
   Result<std::size_t> write(std::span<const char> buf);
   Result<std::size_t> writev(std::span<const iovec> bufs);
   // A new non-blocking, close-on-exec socket (not yet registered) and its

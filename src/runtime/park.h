@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <mutex>
 
+#include "gofer/detail/task.h"
+
 namespace gofer::runtime {
 
 struct G;
@@ -65,6 +67,11 @@ void park_unlock(std::mutex& mu, WaitReason reason);
 // scheduler stack (timer callbacks) or any thread. Readying a goroutine that
 // is not parked is a fatal error.
 void ready(G* g);
+
+// A new goroutine for `task` that starts out parked (status waiting, with
+// `reason`, no stack yet): whoever it is published to readies it with
+// ready(), and it then runs `task` from the start.
+G* new_waiting_goroutine(detail::Task task, WaitReason reason, void* creator_pc);
 
 // Goroutine id of g (for debugging and for tie-breaking).
 std::uint64_t goid(const G* g) noexcept;

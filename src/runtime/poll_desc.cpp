@@ -85,6 +85,35 @@ bool block(PollDesc* pd, int mode, WaitReason reason) {
 
 }  // namespace
 
+void poll_start_when_ready(PollDesc* pd, int mode, detail::Task task, WaitReason reason,
+                           void* creator_pc) {
+  G* g = new_waiting_goroutine(std::move(task), reason, creator_pc);
+  auto& gpp = sema(pd, mode);
+  const auto mine = reinterpret_cast<std::uintptr_t>(g);
+  for (;;) {
+    std::uintptr_t expected = kPdReady;
+    if (gpp.compare_exchange_strong(expected, kPdNil, std::memory_order_seq_cst)) {
+      ready(g);  // the readiness came already: start now
+      return;
+    }
+    expected = kPdNil;
+    // Published as a parked goroutine is by block_commit: from here on an
+    // unblock() takes g and readies it.
+    if (gpp.compare_exchange_strong(expected, mine, std::memory_order_seq_cst)) break;
+    if (expected != kPdReady) {
+      fatal("two goroutines wait on fd {} for {} at once", pd->fd.load(std::memory_order_relaxed),
+            mode == 'r' ? "read" : "write");
+    }
+  }
+  // The other half of the Dekker pair in unblock(): a close or a deadline
+  // that came before g was published found nobody to wake. Take g back and
+  // start it; if an unblock() took it first, that one readied it.
+  if (poll_check(pd, mode) != PollError::none) {
+    std::uintptr_t expected = mine;
+    if (gpp.compare_exchange_strong(expected, kPdNil, std::memory_order_seq_cst)) ready(g);
+  }
+}
+
 PollDesc::PollDesc() : rt(&read_deadline_fired, this), wt(&write_deadline_fired, this) {}
 
 PollDesc* poll_lookup(std::uint32_t index) {

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "gofer/detail/task.h"
 #include "runtime/park.h"
 #include "runtime/timer.h"
 
@@ -86,6 +87,15 @@ PollError poll_check(PollDesc* pd, int mode);
 // Parks until the direction is ready, or fails with closing/timeout.
 // `reason` is what the goroutine dump shows (default: io_read / io_write).
 PollError poll_wait(PollDesc* pd, int mode, WaitReason reason = WaitReason::none);
+// Starts `task` as a new goroutine when the direction becomes ready, its
+// deadline passes or the fd is closed — whatever would wake a goroutine
+// parked in poll_wait — and at once if one of them already happened. Until
+// then the goroutine waits with `reason` and has no stack: an idle
+// connection can wait this way for a few hundred bytes instead of a
+// goroutine's stack pages. The task re-tries its operation (the readiness
+// is a hint, as after poll_wait). One waiter per direction, as poll_wait.
+void poll_start_when_ready(PollDesc* pd, int mode, detail::Task task, WaitReason reason,
+                           void* creator_pc);
 // Sets a deadline (nanotime; 0 clears it) for 'r', 'w' or 'r'+'w' ('b').
 // A deadline in the past wakes the waiter at once.
 void poll_set_deadline(PollDesc* pd, std::int64_t deadline, int mode);

@@ -23,26 +23,46 @@ namespace runtime {
 
 const char* to_string(WaitReason reason) noexcept {
   switch (reason) {
-    case WaitReason::none: return "";
-    case WaitReason::chan_receive: return "chan receive";
-    case WaitReason::chan_send: return "chan send";
-    case WaitReason::chan_receive_nil: return "chan receive (nil chan)";
-    case WaitReason::chan_send_nil: return "chan send (nil chan)";
-    case WaitReason::select: return "select";
-    case WaitReason::select_no_cases: return "select (no cases)";
-    case WaitReason::sleep: return "sleep";
-    case WaitReason::sync_mutex: return "sync.Mutex.Lock";
-    case WaitReason::sync_rwmutex_read: return "sync.RWMutex.RLock";
-    case WaitReason::sync_rwmutex_write: return "sync.RWMutex.Lock";
-    case WaitReason::sync_wait_group: return "sync.WaitGroup.Wait";
-    case WaitReason::sync_cond: return "sync.Cond.Wait";
-    case WaitReason::sync_once: return "sync.Once.Do";
-    case WaitReason::semaphore: return "semacquire";
-    case WaitReason::io_read: return "IO wait (read)";
-    case WaitReason::io_write: return "IO wait (write)";
-    case WaitReason::io_accept: return "IO wait (accept)";
-    case WaitReason::io_connect: return "IO wait (connect)";
-    case WaitReason::blocking_call: return "blocking call";
+    case WaitReason::none:
+      return "";
+    case WaitReason::chan_receive:
+      return "chan receive";
+    case WaitReason::chan_send:
+      return "chan send";
+    case WaitReason::chan_receive_nil:
+      return "chan receive (nil chan)";
+    case WaitReason::chan_send_nil:
+      return "chan send (nil chan)";
+    case WaitReason::select:
+      return "select";
+    case WaitReason::select_no_cases:
+      return "select (no cases)";
+    case WaitReason::sleep:
+      return "sleep";
+    case WaitReason::sync_mutex:
+      return "sync.Mutex.Lock";
+    case WaitReason::sync_rwmutex_read:
+      return "sync.RWMutex.RLock";
+    case WaitReason::sync_rwmutex_write:
+      return "sync.RWMutex.Lock";
+    case WaitReason::sync_wait_group:
+      return "sync.WaitGroup.Wait";
+    case WaitReason::sync_cond:
+      return "sync.Cond.Wait";
+    case WaitReason::sync_once:
+      return "sync.Once.Do";
+    case WaitReason::semaphore:
+      return "semacquire";
+    case WaitReason::io_read:
+      return "IO wait (read)";
+    case WaitReason::io_write:
+      return "IO wait (write)";
+    case WaitReason::io_accept:
+      return "IO wait (accept)";
+    case WaitReason::io_connect:
+      return "IO wait (connect)";
+    case WaitReason::blocking_call:
+      return "blocking call";
   }
   return "?";
 }
@@ -62,7 +82,9 @@ std::int64_t coarse_nanotime() noexcept {
 }
 }  // namespace
 
-std::uint64_t goid(const G* g) noexcept { return g->id; }
+std::uint64_t goid(const G* g) noexcept {
+  return g->id;
+}
 
 void park(ParkCommit commit, void* arg, WaitReason reason, int fd) {
   M* m = current_m();
@@ -79,11 +101,12 @@ void park(ParkCommit commit, void* arg, WaitReason reason, int fd) {
 }
 
 void park_unlock(std::mutex& mu, WaitReason reason) {
-  park([](G*, void* arg) noexcept {
-         static_cast<std::mutex*>(arg)->unlock();
-         return true;
-       },
-       &mu, reason);
+  park(
+      [](G*, void* arg) noexcept {
+        static_cast<std::mutex*>(arg)->unlock();
+        return true;
+      },
+      &mu, reason);
 }
 
 void ready(G* g) {
@@ -206,14 +229,16 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
 }
 
 void install_segv_handler() {
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_sigaction = &on_segv;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGSEGV, &sa, &g_old_segv);
 }
 
-void restore_segv_handler() { ::sigaction(SIGSEGV, &g_old_segv, nullptr); }
+void restore_segv_handler() {
+  ::sigaction(SIGSEGV, &g_old_segv, nullptr);
+}
 
 int choose_procs(int requested) {
   if (requested > 0) return requested;
@@ -230,9 +255,15 @@ int choose_procs(int requested) {
 
 using namespace runtime;
 
-bool in_goroutine() noexcept { return current_g() != nullptr; }
+bool in_goroutine() noexcept {
+  return current_g() != nullptr;
+}
 
-void detail::spawn(Task task, const GoOptions& options, void* creator_pc) {
+namespace runtime {
+namespace {
+
+// A G for `task`, still idle: the caller makes it runnable or waiting.
+G* new_goroutine(detail::Task task, const GoOptions& options, void* creator_pc) {
   Sched* s = g_sched;
   GOFER_CHECK(s != nullptr, "go() called while the runtime is not running (use gofer::run)");
   M* m = current_m();
@@ -250,12 +281,34 @@ void detail::spawn(Task task, const GoOptions& options, void* creator_pc) {
   g->wait_reason.store(WaitReason::none, std::memory_order_relaxed);
   g->status_since.store(coarse_nanotime(), std::memory_order_relaxed);
   trace_go(TraceKind::go_create, g);
-  cas_status(g, GStatus::idle, GStatus::runnable);
   if (p != nullptr) {
     p->gcount_delta.fetch_add(1, std::memory_order_relaxed);
-    runq_put(p, g, true);
   } else {
     s->gcount_global.fetch_add(1, std::memory_order_relaxed);
+  }
+  return g;
+}
+
+}  // namespace
+
+G* new_waiting_goroutine(detail::Task task, WaitReason reason, void* creator_pc) {
+  G* g = new_goroutine(std::move(task), GoOptions{}, creator_pc);
+  g->wait_reason.store(reason, std::memory_order_relaxed);
+  cas_status(g, GStatus::idle, GStatus::waiting);
+  return g;
+}
+
+}  // namespace runtime
+
+void detail::spawn(Task task, const GoOptions& options, void* creator_pc) {
+  G* g = new_goroutine(std::move(task), options, creator_pc);
+  cas_status(g, GStatus::idle, GStatus::runnable);
+  Sched* s = g_sched;
+  M* m = current_m();
+  P* p = m != nullptr ? m->p : nullptr;
+  if (p != nullptr) {
+    runq_put(p, g, true);
+  } else {
     std::lock_guard lock(s->mu);
     globrunq_put_batch_locked(g, g, 1);
   }
@@ -280,10 +333,16 @@ std::size_t num_goroutines() noexcept {
   return n < 0 ? 0 : static_cast<std::size_t>(n);
 }
 
-int procs() noexcept { return g_sched == nullptr ? 0 : g_sched->procs; }
+int procs() noexcept {
+  return g_sched == nullptr ? 0 : g_sched->procs;
+}
 
-void detail::enter_blocking() { enter_blocking_impl(); }
-void detail::exit_blocking() { exit_blocking_impl(); }
+void detail::enter_blocking() {
+  enter_blocking_impl();
+}
+void detail::exit_blocking() {
+  exit_blocking_impl();
+}
 
 void run(std::function<void()> main, Config config) {
   GOFER_CHECK(g_sched == nullptr, "gofer::run() called while a runtime is running");

@@ -18,7 +18,7 @@ namespace {
 constexpr std::size_t kSlabStacks = 64;
 // Stacks kept with their pages in the global pool; beyond this their pages
 // are returned to the OS.
-constexpr std::size_t kHotMax = 256;
+constexpr std::size_t kHotMax = 64;
 
 std::size_t read_max_map_count() {
   std::size_t value = 65530;
@@ -33,13 +33,21 @@ std::size_t read_max_map_count() {
 void* map_or_die(std::size_t bytes) {
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) fatal("cannot map {} bytes of goroutine stack: {}", bytes, std::strerror(errno));
+  if (p == MAP_FAILED)
+    fatal("cannot map {} bytes of goroutine stack: {}", bytes, std::strerror(errno));
   ::madvise(p, bytes, MADV_NOHUGEPAGE);
   return p;
 }
 
+// The canary: the first word of the top kCanaryBytes of a stack (aligned,
+// as hi is page-aligned).
+std::uint64_t* canary_word(std::uint8_t* hi) noexcept {
+  return reinterpret_cast<std::uint64_t*>(hi - kCanaryBytes);
+}
+
 void write_canary(const Stack& stack) noexcept {
-  std::memcpy(stack.hi() - kCanaryBytes, &kCanary, sizeof kCanary);
+  // Atomic (relaxed): a slab neighbour may read it at the same time.
+  __atomic_store_n(canary_word(stack.hi()), kCanary, __ATOMIC_RELAXED);
 }
 
 }  // namespace
@@ -77,7 +85,8 @@ std::size_t StackAllocator::guarded_count() const noexcept {
 
 Stack StackAllocator::map_guarded(std::size_t size) {
   auto* base = static_cast<std::uint8_t*>(map_or_die(size + page_));
-  if (::mprotect(base, page_, PROT_NONE) != 0) fatal("mprotect guard page: {}", std::strerror(errno));
+  if (::mprotect(base, page_, PROT_NONE) != 0)
+    fatal("mprotect guard page: {}", std::strerror(errno));
   mappings_.emplace_back(base, size + page_);
   ++guarded_;
   return Stack{base + page_, size, Stack::Kind::guarded};
@@ -86,7 +95,8 @@ Stack StackAllocator::map_guarded(std::size_t size) {
 void StackAllocator::map_slab() {
   std::size_t bytes = kSlabStacks * default_size_ + page_;
   auto* base = static_cast<std::uint8_t*>(map_or_die(bytes));
-  if (::mprotect(base, page_, PROT_NONE) != 0) fatal("mprotect guard page: {}", std::strerror(errno));
+  if (::mprotect(base, page_, PROT_NONE) != 0)
+    fatal("mprotect guard page: {}", std::strerror(errno));
   mappings_.emplace_back(base, bytes);
   // Every canary is written now: each stack's check reads its neighbour's.
   // Highest first, so that popping from the back hands out the lowest stack.
@@ -110,6 +120,7 @@ Stack StackAllocator::allocate(std::size_t size) {
       } else if (!cold_.empty()) {
         stack = cold_.back();
         cold_.pop_back();
+        write_canary(stack);  // its page was given back
       } else if (guarded_ < guard_budget_) {
         stack = map_guarded(size);
       } else {
@@ -149,20 +160,23 @@ void StackAllocator::release(Stack stack) {
     hot_.push_back(stack);
     return;
   }
-  // Give the pages back but keep the range — and the top page, which holds
-  // the canary that the stack above checks.
-  ::madvise(stack.lo, stack.size - page_, MADV_DONTNEED);
+  // Give every page back, keeping the range. The canary goes with its page:
+  // a slab neighbour above reads zero there (the shared zero page, which
+  // commits nothing), which canary_intact accepts; allocate() writes the
+  // canary again when the stack is reused.
+  ::madvise(stack.lo, stack.size, MADV_DONTNEED);
   cold_.push_back(stack);
 }
 
-
 bool StackAllocator::canary_intact(const Stack& stack, bool check_below) noexcept {
-  std::uint64_t own, below = kCanary;
-  std::memcpy(&own, stack.hi() - kCanaryBytes, sizeof own);
+  std::uint64_t own = __atomic_load_n(canary_word(stack.hi()), __ATOMIC_RELAXED);
+  std::uint64_t below = kCanary;
   if (check_below && stack.kind == Stack::Kind::slab) {
-    std::memcpy(&below, stack.lo - kCanaryBytes, sizeof below);
+    below = __atomic_load_n(canary_word(stack.lo), __ATOMIC_RELAXED);
   }
-  return own == kCanary && below == kCanary;
+  // Zero below: the stack under this one is in the cold pool, its top page
+  // given back. An overflow into it writes frames there, not zero.
+  return own == kCanary && (below == kCanary || below == 0);
 }
 
 bool StackAllocator::in_guard_page(const Stack& stack, const void* addr) noexcept {

@@ -24,8 +24,9 @@
 // commits the bottom page, doubling the memory of a parked goroutine.
 //
 // Pools: each P caches a few stacks (no lock); the global pool keeps a bounded
-// number "hot" (memory kept) and gives the pages of the rest back to the OS
-// with MADV_DONTNEED, keeping the address range for reuse.
+// number "hot" (memory kept) and gives all the pages of the rest back to the
+// OS with MADV_DONTNEED (canary page included: a cold slab neighbour reads
+// as zero), keeping the address range for reuse.
 #pragma once
 
 #include <cstddef>

@@ -213,6 +213,10 @@ void redirect(ResponseWriter& w, Request& r, std::string_view url, int code);
 struct ServerStats {
   std::uint64_t connections_accepted = 0;
   std::size_t open_connections = 0;
+  // Of those, kept-alive connections idle long enough to be parked in the
+  // poller: no goroutine stack, no buffers (the poller starts their
+  // goroutine when the next request arrives).
+  std::size_t parked_connections = 0;
   std::uint64_t bytes_read = 0;     // request bytes, heads and bodies
   std::uint64_t bytes_written = 0;  // response bytes, heads and bodies
   struct Count {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <string>
+#include <vector>
 
 #include "gofer/chan.h"
 #include "gofer/context.h"
@@ -387,6 +388,123 @@ TEST(Server, NoInterimResponseToHttp10) {
         std::string resp = roundtrip(addr, "GET / HTTP/1.0\r\n\r\n");
         EXPECT_TRUE(resp.starts_with("HTTP/1.1 200 OK\r\n")) << resp;
       });
+}
+
+// An idle kept-alive connection gives its goroutine (stack and buffers) back
+// and waits in the poller; its next request starts a goroutine again and is
+// served as if nothing happened (the client cannot tell). Shutdown closes it
+// like any idle connection (Go's Shutdown closes idle connections).
+TEST(ParkedIdle, NextRequestWakesItAndShutdownClosesIt) {
+  gofer::run(
+      [] {
+        auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
+        ASSERT_FALSE(err);
+        std::string addr = ln.addr().to_string();
+        http::Server server;
+        server.handler = hello;
+        gofer::WaitGroup wg;
+        wg.add(1);
+        gofer::go([&] {
+          server.serve(ln);
+          wg.done();
+        });
+        auto [c, derr] = net::dial("tcp", addr, 2s);
+        ASSERT_FALSE(derr);
+        c.set_deadline(net::Clock::now() + 10s);
+        auto request = [&c] {
+          c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+          std::string out;
+          char buf[4096];
+          while (out.find("Hello, World!") == std::string::npos) {
+            auto [n, rerr] = c.read(buf);
+            out.append(buf, n);
+            if (rerr) break;
+          }
+          return out;
+        };
+        auto parked_within = [&](std::chrono::milliseconds limit) {
+          for (auto end = net::Clock::now() + limit; net::Clock::now() < end;
+               gofer::sleep_for(10ms)) {
+            if (server.stats().parked_connections == 1) return true;
+          }
+          return false;
+        };
+        for (int i = 0; i < 3; ++i) {
+          EXPECT_TRUE(request().ends_with("Hello, World!"));
+          EXPECT_TRUE(parked_within(3000ms)) << "round " << i;
+        }
+        EXPECT_EQ(server.stats().open_connections, 1u);
+        EXPECT_FALSE(server.shutdown(net::Clock::now() + 5s));
+        char buf[64];
+        auto [n, rerr] = c.read(buf);
+        EXPECT_EQ(rerr, net::errc::eof) << "shutdown closes a parked connection";
+        EXPECT_EQ(server.stats().parked_connections, 0u);
+        wg.wait();
+      },
+      {.procs = 2});
+}
+
+#if defined(GOFER_TSAN) || defined(GOFER_ASAN)
+constexpr int kManyConns = 50;
+#else
+constexpr int kManyConns = 200;
+#endif
+
+// Many parked connections each come back for one more request (each one
+// started by the poller with a fresh goroutine).
+TEST(ParkedIdle, ManyConnectionsParkAndComeBack) {
+  static constexpr int kConns = kManyConns;
+  gofer::run(
+      [] {
+        auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
+        ASSERT_FALSE(err);
+        std::string addr = ln.addr().to_string();
+        http::Server server;
+        server.handler = hello;
+        gofer::WaitGroup serving;
+        serving.add(1);
+        gofer::go([&] {
+          server.serve(ln);
+          serving.done();
+        });
+        std::vector<net::Conn> conns;
+        for (int i = 0; i < kConns; ++i) {
+          auto [c, derr] = net::dial("tcp", addr, 2s);
+          ASSERT_FALSE(derr);
+          c.set_deadline(net::Clock::now() + 20s);
+          c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+          conns.push_back(std::move(c));
+        }
+        auto read_reply = [](net::Conn& c) {
+          std::string out;
+          char buf[4096];
+          while (out.find("Hello, World!") == std::string::npos) {
+            auto [n, rerr] = c.read(buf);
+            out.append(buf, n);
+            if (rerr) break;
+          }
+          return out.ends_with("Hello, World!");
+        };
+        for (auto& c : conns) EXPECT_TRUE(read_reply(c));
+        for (int i = 0; i < 500 && server.stats().parked_connections < kConns; ++i)
+          gofer::sleep_for(10ms);
+        EXPECT_EQ(server.stats().parked_connections, static_cast<std::size_t>(kConns));
+        gofer::WaitGroup clients;
+        std::atomic<int> ok{0};
+        for (auto& c : conns) {
+          clients.add(1);
+          gofer::go([&] {
+            c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+            if (read_reply(c)) ok.fetch_add(1);
+            clients.done();
+          });
+        }
+        clients.wait();
+        EXPECT_EQ(ok.load(), kConns);
+        EXPECT_FALSE(server.shutdown(net::Clock::now() + 5s));
+        serving.wait();
+      },
+      {.procs = 2});
 }
 
 }  // namespace
