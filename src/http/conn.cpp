@@ -15,11 +15,6 @@
 namespace gofer::http::detail {
 namespace {
 
-// A keep-alive connection idle this long gives back its goroutine's stack
-// and its buffers (about 20 KiB) and waits in the poller instead, costing
-// a few hundred bytes. A busy client sends its next request well within it,
-// so its requests never pay for the round trip through the poller.
-constexpr std::chrono::milliseconds kIdleLinger{250};
 // A handler that did not read the body: drop up to this much of it to keep
 // the connection (Go's maxPostHandlerReadBytes), else close.
 constexpr std::size_t kMaxDrain = 256 << 10;
@@ -239,10 +234,17 @@ ServedConn::End ServedConn::serve() {
       } else if (requests == 0) {
         conn.set_read_deadline(after(s.read_header_timeout));
       } else {
+        // Wait with the goroutine for idle_park_after, then park (below).
         idle_deadline = after(s.idle_timeout);
-        net::Deadline linger = net::Clock::now() + kIdleLinger;
-        lingering = idle_deadline == net::Deadline{} || linger < idle_deadline;
-        conn.set_read_deadline(lingering ? linger : idle_deadline);
+        net::Deadline deadline = idle_deadline;
+        if (s.idle_park_after.count() > 0) {
+          net::Deadline park_at = net::Clock::now() + s.idle_park_after;
+          if (idle_deadline == net::Deadline{} || park_at < idle_deadline) {
+            lingering = true;
+            deadline = park_at;
+          }
+        }
+        conn.set_read_deadline(deadline);
       }
     }
     // The read-header deadline is armed only when part of a head is in and

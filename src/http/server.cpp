@@ -91,6 +91,7 @@ Error Server::serve(net::Listener& listener) {
   s->read_timeout = read_timeout;
   s->write_timeout = write_timeout;
   s->idle_timeout = idle_timeout;
+  s->idle_park_after = idle_park_after;
   s->max_header_bytes = max_header_bytes;
   {
     std::lock_guard lock(s->mu);

@@ -18,7 +18,7 @@ struct ServerState {
   // Copied from the Server when serve() starts.
   Handler handler;
   std::chrono::nanoseconds read_header_timeout{0}, read_timeout{0}, write_timeout{0},
-      idle_timeout{0};
+      idle_timeout{0}, idle_park_after{0};
   std::size_t max_header_bytes = 1 << 20;
 
   std::atomic<bool> shutting_down{false};

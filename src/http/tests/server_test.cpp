@@ -507,4 +507,44 @@ TEST(ParkedIdle, ManyConnectionsParkAndComeBack) {
       {.procs = 2});
 }
 
+// Server::idle_park_after = 0 keeps every idle connection's goroutine (Go's
+// behaviour), and such a connection is served as before.
+TEST(ParkedIdle, ZeroParkAfterNeverParks) {
+  gofer::run(
+      [] {
+        auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
+        ASSERT_FALSE(err);
+        std::string addr = ln.addr().to_string();
+        http::Server server;
+        server.handler = hello;
+        server.idle_park_after = std::chrono::nanoseconds(0);
+        gofer::WaitGroup wg;
+        wg.add(1);
+        gofer::go([&] {
+          server.serve(ln);
+          wg.done();
+        });
+        auto [c, derr] = net::dial("tcp", addr, 2s);
+        ASSERT_FALSE(derr);
+        c.set_deadline(net::Clock::now() + 10s);
+        std::string out;
+        char buf[4096];
+        for (int round = 0; round < 2; ++round) {
+          c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+          out.clear();
+          while (out.find("Hello, World!") == std::string::npos) {
+            auto [n, rerr] = c.read(buf);
+            out.append(buf, n);
+            if (rerr) break;
+          }
+          EXPECT_TRUE(out.ends_with("Hello, World!")) << out;
+          gofer::sleep_for(600ms);  // well past the default 250 ms
+          EXPECT_EQ(server.stats().parked_connections, 0u);
+        }
+        EXPECT_FALSE(server.shutdown(net::Clock::now() + 5s));
+        wg.wait();
+      },
+      {.procs = 2});
+}
+
 }  // namespace
