@@ -95,6 +95,10 @@ class ConnResponse final : public ResponseWriter {
   void write_head(bool final_body_known);
   // Sends a 1xx interim response at once (RFC 9110 §15.2).
   void write_informational(int code);
+  // Into `head`: the status line and the handler's fields, without
+  // Transfer-Encoding (the server decides it) and, unless asked, without
+  // Content-Length.
+  void append_status_and_fields(std::string& head, int code, bool with_content_length) const;
   Error send_buffered();
 
   struct ServedConn* conn_;

@@ -88,14 +88,8 @@ void ConnResponse::write_header(int code) {
   if (!cl.empty() && !parse_length(cl, &declared_length_)) header_.del("Content-Length");
 }
 
-void ConnResponse::write_informational(int code) {
-  // RFC 9110 §15.2: never to an HTTP/1.0 client (it would take it for the
-  // final response).
-  if (proto_minor_ == 0) return;
-  if (code == 100) conn_->body.continue_sent();  // the client asked; it has its answer
-  // The header fields set so far go along (103 Early Hints' Link fields);
-  // they stay set for the final response too, as in Go.
-  std::string& head = conn_->head;
+void ConnResponse::append_status_and_fields(std::string& head, int code,
+                                            bool with_content_length) const {
   head.clear();
   head.append("HTTP/1.1 ");
   append_int(head, static_cast<std::uint64_t>(code));
@@ -104,13 +98,25 @@ void ConnResponse::write_informational(int code) {
   head.append(text.empty() ? "status code" : text);
   head.append("\r\n");
   header_.for_each([&](std::string_view name, std::string_view value) {
-    // Framing fields describe the final response's body, not this one's.
-    if (equal_fold(name, "Content-Length") || equal_fold(name, "Transfer-Encoding")) return;
+    if (!with_content_length && equal_fold(name, "Content-Length")) return;
+    if (equal_fold(name, "Transfer-Encoding")) return;  // ours to decide
     append_clean(head, name);
     head.append(": ");
     append_clean(head, value);
     head.append("\r\n");
   });
+}
+
+void ConnResponse::write_informational(int code) {
+  // RFC 9110 §15.2: never to an HTTP/1.0 client (it would take it for the
+  // final response).
+  if (proto_minor_ == 0) return;
+  if (code == 100) conn_->body.continue_sent();  // the client asked; it has its answer
+  // The header fields set so far go along (103 Early Hints' Link fields);
+  // they stay set for the final response too, as in Go.
+  // Content-Length describes the final response's body, not this one's.
+  std::string& head = conn_->head;
+  append_status_and_fields(head, code, /*with_content_length=*/false);
   head.append("\r\n");
   auto [n, err] = conn_->conn.write(std::string_view(head));
   bytes_out_ += n;
@@ -119,21 +125,7 @@ void ConnResponse::write_informational(int code) {
 
 void ConnResponse::write_head(bool final_body_known) {
   std::string& head = conn_->head;
-  head.clear();
-  head.append("HTTP/1.1 ");
-  append_int(head, static_cast<std::uint64_t>(status_));
-  head.push_back(' ');
-  std::string_view text = status_text(status_);
-  head.append(text.empty() ? "status code" : text);
-  head.append("\r\n");
-  header_.for_each([&](std::string_view name, std::string_view value) {
-    if (!body_allowed_ && equal_fold(name, "Content-Length")) return;
-    if (equal_fold(name, "Transfer-Encoding")) return;  // ours to decide
-    append_clean(head, name);
-    head.append(": ");
-    append_clean(head, value);
-    head.append("\r\n");
-  });
+  append_status_and_fields(head, status_, body_allowed_);
   if (!header_.has("Date")) {
     head.append("Date: ");
     head.append(http_date_now());
