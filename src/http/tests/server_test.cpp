@@ -72,6 +72,19 @@ void hello(http::ResponseWriter& w, http::Request&) {
   w.write("Hello, World!");
 }
 
+// Reads from a kept-alive connection until hello's body has come (or an
+// error); returns what was read.
+std::string read_hello_reply(net::Conn& c) {
+  std::string out;
+  char buf[4096];
+  while (out.find("Hello, World!") == std::string::npos) {
+    auto [n, err] = c.read(buf);
+    out.append(buf, n);
+    if (err) break;
+  }
+  return out;
+}
+
 TEST(Server, ServesAKeepAliveRequestWithContentLengthAndDate) {
   with_server(hello, [](const std::string& addr) {
     std::string resp = roundtrip(addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
@@ -413,14 +426,7 @@ TEST(ParkedIdle, NextRequestWakesItAndShutdownClosesIt) {
         c.set_deadline(net::Clock::now() + 10s);
         auto request = [&c] {
           c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-          std::string out;
-          char buf[4096];
-          while (out.find("Hello, World!") == std::string::npos) {
-            auto [n, rerr] = c.read(buf);
-            out.append(buf, n);
-            if (rerr) break;
-          }
-          return out;
+          return read_hello_reply(c);
         };
         auto parked_within = [&](std::chrono::milliseconds limit) {
           for (auto end = net::Clock::now() + limit; net::Clock::now() < end;
@@ -476,14 +482,7 @@ TEST(ParkedIdle, ManyConnectionsParkAndComeBack) {
           conns.push_back(std::move(c));
         }
         auto read_reply = [](net::Conn& c) {
-          std::string out;
-          char buf[4096];
-          while (out.find("Hello, World!") == std::string::npos) {
-            auto [n, rerr] = c.read(buf);
-            out.append(buf, n);
-            if (rerr) break;
-          }
-          return out.ends_with("Hello, World!");
+          return read_hello_reply(c).ends_with("Hello, World!");
         };
         for (auto& c : conns) EXPECT_TRUE(read_reply(c));
         for (int i = 0; i < 500 && server.stats().parked_connections < kConns; ++i)
@@ -527,16 +526,9 @@ TEST(ParkedIdle, ZeroParkAfterNeverParks) {
         auto [c, derr] = net::dial("tcp", addr, 2s);
         ASSERT_FALSE(derr);
         c.set_deadline(net::Clock::now() + 10s);
-        std::string out;
-        char buf[4096];
         for (int round = 0; round < 2; ++round) {
           c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-          out.clear();
-          while (out.find("Hello, World!") == std::string::npos) {
-            auto [n, rerr] = c.read(buf);
-            out.append(buf, n);
-            if (rerr) break;
-          }
+          std::string out = read_hello_reply(c);
           EXPECT_TRUE(out.ends_with("Hello, World!")) << out;
           gofer::sleep_for(600ms);  // well past the default 250 ms
           EXPECT_EQ(server.stats().parked_connections, 0u);
