@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstring>
 #include <regex>
 #include <set>
@@ -14,38 +15,56 @@
 #include "gofer/http/httptest.h"
 #include "gofer/runtime.h"
 #include "gofer/sync.h"
+#include "gofer/time.h"
 
 namespace {
 
 // Go's goroutine profile lists a goroutine blocked in a receive as
 // "[chan receive]"; ours must show the same for each of them.
 TEST(GoroutineDump, ShowsParkedGoroutinesWithTheirWaitReason) {
-  gofer::run([] {
-    auto block = gofer::make_chan<int>();
-    gofer::WaitGroup started, done;
-    std::vector<std::uint64_t> ids(3);
-    started.add(3);
-    done.add(3);
-    for (int i = 0; i < 3; ++i) {
-      gofer::go([&, i, block] {
-        ids[i] = gofer::this_goroutine_id();
-        started.done();
-        block.recv();
-        done.done();
-      });
-    }
-    started.wait();
-    gofer::yield();
-    std::string dump = gofer::debug::goroutine_dump();
-    for (auto id : ids) {
-      std::string line = "goroutine " + std::to_string(id) + " [chan receive";
-      EXPECT_NE(dump.find(line), std::string::npos) << "missing: " << line << "\n" << dump;
-    }
-    EXPECT_NE(dump.find("goroutine 1 [running"), std::string::npos) << dump;
-    EXPECT_NE(dump.find("created by"), std::string::npos);
-    block.close();
-    done.wait();
-  }, {.procs = 2});
+  gofer::run(
+      [] {
+        auto block = gofer::make_chan<int>();
+        gofer::WaitGroup started, done;
+        std::vector<std::uint64_t> ids(3);
+        started.add(3);
+        done.add(3);
+        for (int i = 0; i < 3; ++i) {
+          gofer::go([&, i, block] {
+            ids[i] = gofer::this_goroutine_id();
+            started.done();
+            block.recv();
+            done.done();
+          });
+        }
+        started.wait();
+        // started.done() comes before the receive parks, so on another P a
+        // goroutine may still be running for a moment: look again until all
+        // three are parked, for at most 5 s.
+        auto all_parked = [&](const std::string& dump) {
+          for (auto id : ids) {
+            if (dump.find("goroutine " + std::to_string(id) + " [chan receive") ==
+                std::string::npos)
+              return false;
+          }
+          return true;
+        };
+        std::string dump = gofer::debug::goroutine_dump();
+        auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (!all_parked(dump) && std::chrono::steady_clock::now() < give_up) {
+          gofer::sleep_for(std::chrono::milliseconds(1));
+          dump = gofer::debug::goroutine_dump();
+        }
+        for (auto id : ids) {
+          std::string line = "goroutine " + std::to_string(id) + " [chan receive";
+          EXPECT_NE(dump.find(line), std::string::npos) << "missing: " << line << "\n" << dump;
+        }
+        EXPECT_NE(dump.find("goroutine 1 [running"), std::string::npos) << dump;
+        EXPECT_NE(dump.find("created by"), std::string::npos);
+        block.close();
+        done.wait();
+      },
+      {.procs = 2});
 }
 
 // The Prometheus text format, version 0.0.4: every sample line belongs to a
@@ -75,7 +94,8 @@ TEST(Metrics, ParseAsPrometheusTextFormat) {
     ASSERT_TRUE(std::regex_match(line, m, sample)) << "bad line: " << line;
     std::string name = m[1];
     for (const char* suffix : {"_bucket", "_sum", "_count"}) {
-      if (!typed.count(name) && name.ends_with(suffix)) name = name.substr(0, name.size() - std::strlen(suffix));
+      if (!typed.count(name) && name.ends_with(suffix))
+        name = name.substr(0, name.size() - std::strlen(suffix));
     }
     EXPECT_TRUE(typed.count(name)) << "sample without # TYPE: " << line;
     ++samples;
@@ -99,7 +119,8 @@ TEST(Handlers, ServeThePagesThroughAMux) {
   gofer::run([] {
     gofer::http::ServeMux mux;
     gofer::debug::register_handlers(mux, nullptr);
-    for (const char* path : {"/debug/gofer", "/debug/gofer/state", "/debug/goroutines", "/metrics"}) {
+    for (const char* path :
+         {"/debug/gofer", "/debug/gofer/state", "/debug/goroutines", "/metrics"}) {
       auto req = gofer::http::httptest::new_request("GET", path);
       gofer::http::httptest::ResponseRecorder rec;
       mux(rec, *req);
