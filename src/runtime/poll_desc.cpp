@@ -151,6 +151,7 @@ PollDesc* poll_open(int fd, int* err) {
     pd->read_hup.store(false, std::memory_order_relaxed);
     ++pd->rseq;
     ++pd->wseq;
+    pd->rarmed = pd->warmed = 0;
     // Release: the poller reads seq (acquire) to accept events for this fd.
     pd->seq.fetch_add(1, std::memory_order_release);
   }
@@ -201,6 +202,7 @@ void poll_evict(PollDesc* pd) {
     wg = unblock(pd->wg, false);
     pd->rt.stop();
     pd->wt.stop();
+    pd->rarmed = pd->warmed = 0;
   }
   if (rg != nullptr) ready(rg);
   if (wg != nullptr) ready(wg);
@@ -230,8 +232,20 @@ void deadline_fired(PollDesc* pd, std::uint64_t seq, int mode) {
   G* g;
   {
     std::lock_guard lock(pd->mu);
-    if (seq != (mode == 'r' ? pd->rseq : pd->wseq)) return;  // re-armed or closed since
-    (mode == 'r' ? pd->rd : pd->wd).store(-1, std::memory_order_seq_cst);
+    std::uint64_t& cur_seq = mode == 'r' ? pd->rseq : pd->wseq;
+    if (seq != cur_seq) return;  // re-armed, cleared or closed since
+    std::int64_t& armed = mode == 'r' ? pd->rarmed : pd->warmed;
+    auto& deadline = mode == 'r' ? pd->rd : pd->wd;
+    armed = 0;
+    // A matching seq means the deadline was set and only moved later since
+    // the timer was armed (see rarmed): not due yet, wait for the new one.
+    std::int64_t d = deadline.load(std::memory_order_relaxed);
+    if (d > nanotime()) {
+      (mode == 'r' ? pd->rt : pd->wt).reset(d, 0, &cur_seq);
+      armed = d;
+      return;
+    }
+    deadline.store(-1, std::memory_order_seq_cst);
     g = unblock(sema(pd, mode), false);
   }
   if (g != nullptr) ready(g);
@@ -254,12 +268,18 @@ void poll_set_deadline(PollDesc* pd, std::int64_t deadline, int mode) {
   {
     std::lock_guard lock(pd->mu);
     if (pd->closing.load(std::memory_order_relaxed)) return;
-    auto arm = [&](std::atomic<std::int64_t>& d, Timer& t, std::uint64_t& seq, int m) {
+    auto arm = [&](std::atomic<std::int64_t>& d, Timer& t, std::uint64_t& seq, std::int64_t& armed,
+                   int m) {
       d.store(deadline, std::memory_order_seq_cst);
       if (deadline > 0) {
-        t.reset(deadline, 0, &seq);
+        // Later than the armed timer: it fires first and re-arms itself.
+        if (armed == 0 || deadline < armed) {
+          t.reset(deadline, 0, &seq);
+          armed = deadline;
+        }
       } else {
-        t.stop();
+        if (armed != 0) t.stop();
+        armed = 0;
         ++seq;
       }
       if (deadline < 0) {
@@ -267,8 +287,8 @@ void poll_set_deadline(PollDesc* pd, std::int64_t deadline, int mode) {
         (m == 'r' ? rg : wg) = g;
       }
     };
-    if (mode == 'r' || mode == 'b') arm(pd->rd, pd->rt, pd->rseq, 'r');
-    if (mode == 'w' || mode == 'b') arm(pd->wd, pd->wt, pd->wseq, 'w');
+    if (mode == 'r' || mode == 'b') arm(pd->rd, pd->rt, pd->rseq, pd->rarmed, 'r');
+    if (mode == 'w' || mode == 'b') arm(pd->wd, pd->wt, pd->wseq, pd->warmed, 'w');
   }
   if (rg != nullptr) ready(rg);
   if (wg != nullptr) ready(wg);

@@ -58,6 +58,12 @@ struct PollDesc {
   std::atomic<std::int64_t> rd{0};
   std::atomic<std::int64_t> wd{0};
   std::uint64_t rseq = 0, wseq = 0;  // guarded by mu: arming of rt/wt
+  // When rt/wt will fire (0: not armed); guarded by mu. A deadline moved
+  // later leaves its timer where it is: it fires early, finds rd/wd later
+  // than now and re-arms itself. A keep-alive connection pushes its idle
+  // deadline forward at every request; this makes that one store instead
+  // of a timer-heap update (two locks and a sift) per request.
+  std::int64_t rarmed = 0, warmed = 0;
   Timer rt;
   Timer wt;
 

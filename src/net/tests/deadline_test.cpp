@@ -239,8 +239,10 @@ TEST(Deadline, ManyConcurrentDeadlines) {
       gofer::go([&, i] {
         char buf[4];
         auto [n, rerr] = pairs[i].first.read(buf);
-        if (rerr == net::errc::timeout) timeouts.fetch_add(1);
-        else if (!rerr) reads.fetch_add(1);
+        if (rerr == net::errc::timeout)
+          timeouts.fetch_add(1);
+        else if (!rerr)
+          reads.fetch_add(1);
         done.done();
       });
     }
@@ -252,6 +254,50 @@ TEST(Deadline, ManyConcurrentDeadlines) {
     done.wait();
     EXPECT_EQ(timeouts.load(), kConns / 2);
     EXPECT_EQ(reads.load(), kConns / 2);
+  });
+}
+
+// A deadline moved later leaves its timer armed at the earlier time, which
+// fires early and re-arms for the deadline in force (how a keep-alive
+// connection's per-request idle deadline avoids a timer update). Go's
+// contract must hold through it: a parked read times out at the last
+// deadline set — never at one it replaced, and not at a later one it was
+// shortened from after the timer re-armed.
+TEST(Deadline, PushedLaterManyTimesThenShortenedTimesOutAtTheLastOne) {
+  gofer::run([] {
+    auto [ln, err] = net::listen("tcp4", "127.0.0.1:0");
+    ASSERT_FALSE(err);
+    auto [c, s] = connected_pair(ln);
+    auto start = net::Clock::now();
+    ASSERT_FALSE(c.set_read_deadline(start + 200ms));  // the timer is armed for +200 ms
+    net::Clock::time_point first_push{}, last{};
+    Latch shortened(1);
+    gofer::go([&] {
+      // 20 pushes an hour ahead while the reader is parked: the timer
+      // stays at +200 ms, fires, and re-arms for an hour from now.
+      first_push = net::Clock::now();
+      for (int i = 0; i < 20; ++i) {
+        c.set_read_deadline(start + 1h + i * 1ms);
+        sleep_for(1ms);
+      }
+      sleep_for(300ms - (net::Clock::now() - start));
+      // Shortened below the re-armed timer: it must move earlier, or the
+      // read hangs for an hour.
+      last = start + 450ms;
+      c.set_read_deadline(last);
+      shortened.done();
+    });
+    char buf[4];
+    auto [n, rerr] = c.read(buf);
+    auto returned = net::Clock::now();
+    shortened.wait();
+    if (first_push >= start + 200ms)
+      GTEST_SKIP() << "the machine ran the pusher after the first deadline";
+    EXPECT_EQ(rerr, net::errc::timeout) << rerr.message();
+    EXPECT_EQ(n, 0u);
+    // A pusher that ran late set a deadline already past: the read returns
+    // at once then, but never before the deadline set last.
+    EXPECT_GE(returned, last);
   });
 }
 
