@@ -4,8 +4,8 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
-#include <cstdio>
 #include <atomic>
+#include <cstdio>
 #include <thread>
 
 #include <fmt/format.h>
@@ -27,6 +27,7 @@ struct ServeFlags {
   bool no_debug = false;
   bool debug_public = false;
   bool explain = false;
+  std::uint32_t explain_sample = 1;
 };
 
 // --explain: prints each request's journey as it completes, from a goroutine
@@ -42,7 +43,8 @@ void explain_requests(const std::atomic<bool>& running) {
     auto journeys = watcher.poll(20, &skipped);
     std::string out;
     for (const auto& j : journeys) out += gofer::debug::explain(j) + "\n";
-    if (skipped > 0) out += fmt::format("… and {} more requests in these 50 ms, not shown\n\n", skipped);
+    if (skipped > 0)
+      out += fmt::format("… and {} more requests in these 50 ms, not shown\n\n", skipped);
     if (out.empty()) continue;
     // stdout may be a slow terminal or a full pipe: block an M, not a P.
     gofer::blocking([&] {
@@ -76,58 +78,66 @@ int serve(const ServeFlags& flags) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   int exit_code = 0;
-  gofer::run([&] {
-    gofer::http::Server server;
-    server.addr = flags.addr;
-    auto [ln, err] = gofer::net::listen("tcp", flags.addr);
-    if (err) {
-      fmt::print(stderr, "gofer: listen on {}: {}\n", flags.addr, err.message());
-      exit_code = 1;
-      return;
-    }
-    bool debug = !flags.no_debug && (flags.debug_public || is_loopback(ln.addr()));
-    server.handler = gofer::app::make_site({.root = flags.root, .debug = debug, .server = &server});
-    fmt::print("gofer: serving http://{} (procs {})\n", ln.addr().to_string(), gofer::procs());
-    std::atomic<bool> explaining{flags.explain};
-    gofer::WaitGroup explainer;
-    if (flags.explain) {
-      fmt::print("gofer: --explain: tracing is on; each request's journey is printed as it completes\n\n");
-      gofer::debug::start_tracing();
-      explainer.add(1);
-      gofer::go([&] {
-        explain_requests(explaining);
-        explainer.done();
-      });
-    }
-    std::fflush(stdout);
-    std::atomic<bool> serving{true};
-    gofer::WaitGroup shutdown_done;
-    std::thread waiter([&] {
-      int sig = 0;
-      sigwait(&sigs, &sig);
-      if (!serving.load()) return;  // woken by main below: serve() already ended
-      shutdown_done.add(1);
-      gofer::go([&, sig] {
-        fmt::print(stderr, "gofer: {} — shutting down\n", sig == SIGINT ? "interrupt" : "terminated");
-        auto deadline = gofer::net::Clock::now() + std::chrono::seconds(flags.grace_seconds);
-        if (server.shutdown(deadline)) fmt::print(stderr, "gofer: closed connections still open\n");
-        shutdown_done.done();
-      });
-    });
-    gofer::Error serve_err = server.serve(ln);
-    // serve() returned: shutdown began (or the listener failed); wait for
-    // the connections to finish, then for the signal thread.
-    while (server.open_connections() > 0) gofer::sleep_for(std::chrono::milliseconds(5));
-    explaining.store(false);
-    explainer.wait();
-    if (serving.exchange(false)) pthread_kill(waiter.native_handle(), SIGTERM);
-    waiter.join();
-    shutdown_done.wait();
-    if (serve_err && serve_err != gofer::http::errc::server_closed) {
-      fmt::print(stderr, "gofer: serve: {}\n", serve_err.message());
-      exit_code = 1;
-    }
-  }, {.procs = flags.procs});
+  gofer::run(
+      [&] {
+        gofer::http::Server server;
+        server.addr = flags.addr;
+        auto [ln, err] = gofer::net::listen("tcp", flags.addr);
+        if (err) {
+          fmt::print(stderr, "gofer: listen on {}: {}\n", flags.addr, err.message());
+          exit_code = 1;
+          return;
+        }
+        bool debug = !flags.no_debug && (flags.debug_public || is_loopback(ln.addr()));
+        server.handler =
+            gofer::app::make_site({.root = flags.root, .debug = debug, .server = &server});
+        fmt::print("gofer: serving http://{} (procs {})\n", ln.addr().to_string(), gofer::procs());
+        std::atomic<bool> explaining{flags.explain};
+        gofer::WaitGroup explainer;
+        if (flags.explain) {
+          fmt::print("gofer: --explain: tracing is on; {} journey is printed as it completes\n\n",
+                     flags.explain_sample > 1
+                         ? fmt::format("one request in {}: its", flags.explain_sample)
+                         : std::string("each request's"));
+          gofer::debug::start_tracing(flags.explain_sample);
+          explainer.add(1);
+          gofer::go([&] {
+            explain_requests(explaining);
+            explainer.done();
+          });
+        }
+        std::fflush(stdout);
+        std::atomic<bool> serving{true};
+        gofer::WaitGroup shutdown_done;
+        std::thread waiter([&] {
+          int sig = 0;
+          sigwait(&sigs, &sig);
+          if (!serving.load()) return;  // woken by main below: serve() already ended
+          shutdown_done.add(1);
+          gofer::go([&, sig] {
+            fmt::print(stderr, "gofer: {} — shutting down\n",
+                       sig == SIGINT ? "interrupt" : "terminated");
+            auto deadline = gofer::net::Clock::now() + std::chrono::seconds(flags.grace_seconds);
+            if (server.shutdown(deadline))
+              fmt::print(stderr, "gofer: closed connections still open\n");
+            shutdown_done.done();
+          });
+        });
+        gofer::Error serve_err = server.serve(ln);
+        // serve() returned: shutdown began (or the listener failed); wait for
+        // the connections to finish, then for the signal thread.
+        while (server.open_connections() > 0) gofer::sleep_for(std::chrono::milliseconds(5));
+        explaining.store(false);
+        explainer.wait();
+        if (serving.exchange(false)) pthread_kill(waiter.native_handle(), SIGTERM);
+        waiter.join();
+        shutdown_done.wait();
+        if (serve_err && serve_err != gofer::http::errc::server_closed) {
+          fmt::print(stderr, "gofer: serve: {}\n", serve_err.message());
+          exit_code = 1;
+        }
+      },
+      {.procs = flags.procs});
   return exit_code;
 }
 
@@ -137,17 +147,29 @@ int main(int argc, char** argv) {
   CLI::App app{"gofer — Go's server model in C++: an HTTP/1.1 server and a look inside it"};
   app.require_subcommand(1);
   ServeFlags flags;
-  CLI::App* serve_cmd = app.add_subcommand("serve", "serve the default site (the seed's story, /hello, /echo, /static/)");
+  CLI::App* serve_cmd = app.add_subcommand(
+      "serve", "serve the default site (the seed's story, /hello, /echo, /static/)");
   serve_cmd->add_option("--addr", flags.addr, "address to listen on")->capture_default_str();
   serve_cmd->add_option("--root", flags.root, "directory served under /static/");
-  serve_cmd->add_option("--procs", flags.procs, "processors (Ps) that run goroutines; 0: GOFER_PROCS or all CPUs")
+  serve_cmd
+      ->add_option("--procs", flags.procs,
+                   "processors (Ps) that run goroutines; 0: GOFER_PROCS or all CPUs")
       ->capture_default_str();
-  serve_cmd->add_option("--grace", flags.grace_seconds, "seconds to let requests finish on SIGINT/SIGTERM")
+  serve_cmd
+      ->add_option("--grace", flags.grace_seconds,
+                   "seconds to let requests finish on SIGINT/SIGTERM")
       ->capture_default_str();
   serve_cmd->add_flag("--no-debug", flags.no_debug, "do not serve /debug/ and /metrics");
-  serve_cmd->add_flag("--explain", flags.explain,
-                      "trace every request and print its journey as it completes: the fds, goroutines, "
-                      "Ms and Ps, epoll reports and microseconds of each step");
+  serve_cmd->add_flag(
+      "--explain", flags.explain,
+      "trace every request and print its journey as it completes: the fds, goroutines, "
+      "Ms and Ps, epoll reports and microseconds of each step");
+  serve_cmd
+      ->add_option("--explain-sample", flags.explain_sample,
+                   "with --explain: trace one request in N (a power of two; per thread), "
+                   "so a busy server keeps nearly its speed")
+      ->check(CLI::Range(1u, 65536u))
+      ->capture_default_str();
   serve_cmd->add_flag("--debug-public", flags.debug_public,
                       "serve /debug/ and /metrics on a non-loopback address too");
   CLI11_PARSE(app, argc, argv);

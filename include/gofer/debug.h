@@ -50,9 +50,16 @@ void register_handlers(http::ServeMux& mux, const http::Server* server);
 // real fds, goroutine ids, Ms, Ps and microseconds.
 
 // Tracing is on while at least one user wants it; each start_tracing() is
-// paired with a stop_tracing(). The events recorded stay readable after.
-void start_tracing();
-void stop_tracing();
+// paired with a stop_tracing() with the same argument. The events recorded
+// stay readable after.
+//
+// sample_every > 1 records one request in that many (rounded down to a
+// power of two; per thread, so about one in N overall): the journeys of
+// the others are not recorded, and they run at nearly the speed of
+// tracing off. Accepts and goroutines that serve no request are always
+// recorded. With several users, the smallest rate asked for is in force.
+void start_tracing(std::uint32_t sample_every = 1);
+void stop_tracing(std::uint32_t sample_every = 1);
 bool tracing() noexcept;
 // The trace's clock (CLOCK_MONOTONIC, in ns): the unit of since_ns below.
 std::int64_t trace_now() noexcept;
@@ -63,8 +70,8 @@ struct JourneyStep {
   // "read", "write", "close", "request", "handler_start", "handler_end",
   // "response", "idle", "conn_close".
   std::string kind;
-  int m = -1, p = -1, fd = -1;   // where it happened (-1: not an M / no P / no fd)
-  std::uint64_t goroutine = 0;   // the goroutine it is about
+  int m = -1, p = -1, fd = -1;  // where it happened (-1: not an M / no P / no fd)
+  std::uint64_t goroutine = 0;  // the goroutine it is about
   // read/write: bytes, 0 for EOF, or -errno; accept: the new fd; run: ns
   // runnable before (-1: unknown); response: status; request: head bytes.
   std::int64_t value = 0;
@@ -75,11 +82,11 @@ struct JourneyStep {
 };
 
 struct Journey {
-  int fd = -1;                 // the connection
-  int listener_fd = -1;        // set when the journey starts with its accept
-  std::uint64_t goroutine = 0; // the goroutine that served it
-  std::uint64_t number = 0;    // the request's number on its connection (1: first)
-  std::string request;         // "GET /hello" (at most 24 bytes)
+  int fd = -1;                  // the connection
+  int listener_fd = -1;         // set when the journey starts with its accept
+  std::uint64_t goroutine = 0;  // the goroutine that served it
+  std::uint64_t number = 0;     // the request's number on its connection (1: first)
+  std::string request;          // "GET /hello" (at most 24 bytes)
   int status = 0;
   std::uint64_t bytes_out = 0;
   std::int64_t begin_ns = 0, end_ns = 0;  // trace_now() of its first and last steps
@@ -109,7 +116,8 @@ class JourneyWatcher {
   JourneyWatcher& operator=(const JourneyWatcher&) = delete;
   // At most `max` journeys (the latest); *skipped gets how many more
   // completed, and *lost how many events the rings overwrote unread.
-  std::vector<Journey> poll(std::size_t max, std::size_t* skipped = nullptr, std::uint64_t* lost = nullptr);
+  std::vector<Journey> poll(std::size_t max, std::size_t* skipped = nullptr,
+                            std::uint64_t* lost = nullptr);
 
  private:
   struct State;

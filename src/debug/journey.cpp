@@ -83,10 +83,14 @@ std::string where(const TraceEvent& e) {
 
 const char* syscall_name(std::int64_t sc) {
   switch (static_cast<runtime::TraceSyscall>(sc)) {
-    case runtime::TraceSyscall::write: return "write";
-    case runtime::TraceSyscall::send: return "send";
-    case runtime::TraceSyscall::sendmsg: return "writev (sendmsg)";
-    case runtime::TraceSyscall::writev: return "writev";
+    case runtime::TraceSyscall::write:
+      return "write";
+    case runtime::TraceSyscall::send:
+      return "send";
+    case runtime::TraceSyscall::sendmsg:
+      return "writev (sendmsg)";
+    case runtime::TraceSyscall::writev:
+      return "writev";
   }
   return "?";
 }
@@ -98,7 +102,8 @@ const char* syscall_name(std::int64_t sc) {
 // events, whatever their number.
 struct Index {
   // wanted: (connection fd, serving goroutine) of each journey.
-  Index(const std::vector<TraceEvent>& events, const std::vector<std::pair<int, std::uint64_t>>& wanted)
+  Index(const std::vector<TraceEvent>& events,
+        const std::vector<std::pair<int, std::uint64_t>>& wanted)
       : ev(events) {
     for (auto [fd, g] : wanted) {
       by_fd[fd];
@@ -124,7 +129,9 @@ struct Index {
   void scan(F&& f) {
     for (std::size_t i = 0; i < ev.size(); ++i) {
       const TraceEvent& e = ev[i];
-      if (e.kind == TraceKind::none || e.kind == TraceKind::poll_block || e.kind == TraceKind::poll_wake) continue;
+      if (e.kind == TraceKind::none || e.kind == TraceKind::poll_block ||
+          e.kind == TraceKind::poll_wake)
+        continue;
       f(i, e);
     }
   }
@@ -170,7 +177,8 @@ class Narrator {
       case TraceKind::go_create:
         s.kind = "create";
         created_[e.g] = true;
-        s.text = e.a0 != 0 ? fmt::format("goroutine {} created by goroutine {} on {}", e.g, e.a0, where(e))
+        s.text = e.a0 != 0 ? fmt::format("goroutine {} created by goroutine {} on {}", e.g, e.a0,
+                                         where(e))
                            : fmt::format("goroutine {} created on {}", e.g, where(e));
         return true;
       case TraceKind::go_start: {
@@ -190,8 +198,9 @@ class Narrator {
             s.detail = runtime::to_string(reason);
             s.value = e.fd;
             parked_[e.g] = e.ts;
-            s.text = fmt::format("goroutine {} parked ({}{}); M{} is free to run other goroutines", e.g,
-                                 s.detail, e.fd >= 0 ? fmt::format(" on fd {}", e.fd) : "", e.m);
+            s.text =
+                fmt::format("goroutine {} parked ({}{}); M{} is free to run other goroutines", e.g,
+                            s.detail, e.fd >= 0 ? fmt::format(" on fd {}", e.fd) : "", e.m);
             return true;
           }
           case runtime::TraceStop::yield:
@@ -213,19 +222,22 @@ class Narrator {
         switch (static_cast<runtime::TraceUnpark>(e.a0)) {
           case runtime::TraceUnpark::netpoll:
             s.detail = "netpoll";
-            s.text = e.p >= 0 ? fmt::format("goroutine {} made runnable on P{}", e.g, e.p)
-                              : fmt::format("goroutine {} made runnable on the global run queue", e.g);
+            s.text = e.p >= 0
+                         ? fmt::format("goroutine {} made runnable on P{}", e.g, e.p)
+                         : fmt::format("goroutine {} made runnable on the global run queue", e.g);
             return true;
           case runtime::TraceUnpark::ready:
             s.detail = "ready";
-            s.text = e.a1 != 0 ? fmt::format("goroutine {} readied by goroutine {}", e.g, e.a1)
-                               : fmt::format("goroutine {} readied by {} (a timer or the scheduler)", e.g,
-                                             e.m >= 0 ? fmt::format("M{}", e.m) : "a thread");
+            s.text = e.a1 != 0
+                         ? fmt::format("goroutine {} readied by goroutine {}", e.g, e.a1)
+                         : fmt::format("goroutine {} readied by {} (a timer or the scheduler)", e.g,
+                                       e.m >= 0 ? fmt::format("M{}", e.m) : "a thread");
             return true;
           case runtime::TraceUnpark::declined:
             s.detail = "declined";
-            s.text = fmt::format("goroutine {} did not sleep: what it waited for came before its park took effect",
-                                 e.g);
+            s.text = fmt::format(
+                "goroutine {} did not sleep: what it waited for came before its park took effect",
+                e.g);
             return true;
           case runtime::TraceUnpark::blocking:
             s.detail = "blocking";
@@ -239,16 +251,20 @@ class Narrator {
         s.kind = "netpoll";
         s.detail = epoll_events(ev);
         auto parked = parked_.find(e.g);
-        std::string after = parked != parked_.end() ? fmt::format(" after {}", duration(e.ts - parked->second)) : "";
+        std::string after = parked != parked_.end()
+                                ? fmt::format(" after {}", duration(e.ts - parked->second))
+                                : "";
         s.text = fmt::format("{} on M{} reported {}fd {} {} ({}){} → goroutine {} runnable",
                              e.a1 != 0 ? "epoll_wait" : "a non-blocking epoll", e.m,
-                             e.fd == j_.listener_fd ? "listener " : "", e.fd, readiness(ev), s.detail, after, e.g);
+                             e.fd == j_.listener_fd ? "listener " : "", e.fd, readiness(ev),
+                             s.detail, after, e.g);
         return true;
       }
       case TraceKind::accept:
         if (e.a0 < 0) return false;
         s.kind = "accept";
-        s.text = fmt::format("conn fd {} accepted on listener fd {} by goroutine {} on {}", e.a0, e.fd, e.g, where(e));
+        s.text = fmt::format("conn fd {} accepted on listener fd {} by goroutine {} on {}", e.a0,
+                             e.fd, e.g, where(e));
         return true;
       case TraceKind::read:
         s.kind = "read";
@@ -282,8 +298,8 @@ class Narrator {
       case TraceKind::http_request:
         s.kind = "request";
         s.detail = std::string(e.text_view());
-        s.text = fmt::format("request head complete: {} ({} bytes; request {} on this connection)", e.text_view(),
-                             e.a0, e.a1);
+        s.text = fmt::format("request head complete: {} ({} bytes; request {} on this connection)",
+                             e.text_view(), e.a0, e.a1);
         return true;
       case TraceKind::handler_start:
         s.kind = "handler_start";
@@ -292,8 +308,9 @@ class Narrator {
         return true;
       case TraceKind::handler_end:
         s.kind = "handler_end";
-        s.text = handler_ts_ != 0 ? fmt::format("handler returned after {}", duration(e.ts - handler_ts_))
-                                  : "handler returned";
+        s.text = handler_ts_ != 0
+                     ? fmt::format("handler returned after {}", duration(e.ts - handler_ts_))
+                     : "handler returned";
         return true;
       case TraceKind::http_response:
         s.kind = "response";
@@ -301,11 +318,13 @@ class Narrator {
         return true;
       case TraceKind::http_idle:
         s.kind = "idle";
-        s.text = fmt::format("connection idle: goroutine {} waits for request {} on fd {}", e.g, e.a0 + 1, e.fd);
+        s.text = fmt::format("connection idle: goroutine {} waits for request {} on fd {}", e.g,
+                             e.a0 + 1, e.fd);
         return true;
       case TraceKind::http_close:
         s.kind = "conn_close";
-        s.text = fmt::format("the server is done with fd {} after {} request{}", e.fd, e.a0, e.a0 == 1 ? "" : "s");
+        s.text = fmt::format("the server is done with fd {} after {} request{}", e.fd, e.a0,
+                             e.a0 == 1 ? "" : "s");
         return true;
       default:
         return false;
@@ -333,7 +352,9 @@ std::optional<Journey> build(const Index& ix, int fd, std::uint64_t g, std::size
   if (fit == ix.by_fd.end()) return std::nullopt;
   const std::vector<std::size_t>& on_fd = fit->second;
   // The last event on fd at or before r.
-  auto pos = static_cast<std::ptrdiff_t>(std::upper_bound(on_fd.begin(), on_fd.end(), r) - on_fd.begin()) - 1;
+  auto pos =
+      static_cast<std::ptrdiff_t>(std::upper_bound(on_fd.begin(), on_fd.end(), r) - on_fd.begin()) -
+      1;
 
   std::ptrdiff_t req = -1;
   for (std::ptrdiff_t k = pos; k >= 0; --k) {
@@ -348,24 +369,42 @@ std::optional<Journey> build(const Index& ix, int fd, std::uint64_t g, std::size
   if (req < 0) return std::nullopt;  // its head is no longer in the rings
 
   // Events with index in [lower, r] belong to the request.
+  const TraceEvent& head = ev[on_fd[req]];
   std::size_t lower = 0;
   const TraceEvent* accepted = nullptr;
   std::size_t accept_index = 0;
+  bool bounded = false;
   for (std::ptrdiff_t k = req - 1; k >= 0; --k) {
     const TraceEvent& e = ev[on_fd[k]];
     if (e.kind == TraceKind::accept && e.a0 == fd) {
       lower = on_fd[k];
       accepted = &e;
       accept_index = on_fd[k];
+      bounded = head.a1 == 1;
       break;
     }
     if (ends_a_request(e, fd)) {
       lower = on_fd[k] + 1;
+      bounded = true;
       break;
     }
   }
+  if (!bounded) {
+    // Not the first request, and the previous one left no response in the
+    // rings: it was not sampled (or was overwritten). Start at this
+    // request's own wait for its head, not at the accept long before.
+    accepted = nullptr;
+    lower = on_fd[req];
+    for (std::ptrdiff_t k = req - 1; k >= 0; --k) {
+      const TraceEvent& e = ev[on_fd[k]];
+      if (e.kind == TraceKind::http_idle && e.g == g && e.a0 + 1 == head.a1) {
+        lower = on_fd[k];
+        break;
+      }
+      if (e.kind == TraceKind::accept || ends_a_request(e, fd)) break;
+    }
+  }
 
-  const TraceEvent& head = ev[on_fd[req]];
   Journey j;
   j.fd = fd;
   j.goroutine = g;
@@ -411,7 +450,8 @@ std::optional<Journey> build(const Index& ix, int fd, std::uint64_t g, std::size
   for (std::size_t i : steps) story.add(ev[i]);
 
   // What follows on the connection: idle, or the close.
-  for (std::size_t k = static_cast<std::size_t>(pos) + 1, n = 0; finished && k < on_fd.size() && n < 4; ++k, ++n) {
+  for (std::size_t k = static_cast<std::size_t>(pos) + 1, n = 0;
+       finished && k < on_fd.size() && n < 4; ++k, ++n) {
     const TraceEvent& e = ev[on_fd[k]];
     if (e.kind == TraceKind::http_request || e.kind == TraceKind::accept) break;
     story.add(e);
@@ -426,7 +466,8 @@ std::vector<Journey> assemble(const std::vector<TraceEvent>& events, std::int64_
   std::vector<std::size_t> responses;
   for (std::size_t i = 0; i < events.size(); ++i) {
     const TraceEvent& e = events[i];
-    if (e.kind == TraceKind::http_response && e.ts >= since_ns && e.ts <= until_ns) responses.push_back(i);
+    if (e.kind == TraceKind::http_response && e.ts >= since_ns && e.ts <= until_ns)
+      responses.push_back(i);
   }
   std::size_t first = responses.size() > max ? responses.size() - max : 0;
   if (skipped != nullptr) *skipped = first;
@@ -444,10 +485,18 @@ std::vector<Journey> assemble(const std::vector<TraceEvent>& events, std::int64_
 
 }  // namespace
 
-void start_tracing() { runtime::trace_start(); }
-void stop_tracing() { runtime::trace_stop(); }
-bool tracing() noexcept { return runtime::trace_enabled(); }
-std::int64_t trace_now() noexcept { return runtime::nanotime(); }
+void start_tracing(std::uint32_t sample_every) {
+  runtime::trace_start(sample_every);
+}
+void stop_tracing(std::uint32_t sample_every) {
+  runtime::trace_stop(sample_every);
+}
+bool tracing() noexcept {
+  return runtime::trace_enabled();
+}
+std::int64_t trace_now() noexcept {
+  return runtime::nanotime();
+}
 
 std::vector<Journey> recent_journeys(std::size_t max, std::int64_t since_ns) {
   return assemble(runtime::trace_collect(0), since_ns, INT64_MAX, max, nullptr);
@@ -471,9 +520,10 @@ std::optional<Journey> journey_so_far() {
 }
 
 std::string explain(const Journey& j) {
-  std::string out = fmt::format("{} — conn fd {}, request {} on it, goroutine {}: status {}, {} bytes, {}\n",
-                                j.request.empty() ? "request" : j.request, j.fd, j.number, j.goroutine, j.status,
-                                j.bytes_out, duration(j.end_ns - j.begin_ns));
+  std::string out =
+      fmt::format("{} — conn fd {}, request {} on it, goroutine {}: status {}, {} bytes, {}\n",
+                  j.request.empty() ? "request" : j.request, j.fd, j.number, j.goroutine, j.status,
+                  j.bytes_out, duration(j.end_ns - j.begin_ns));
   for (const JourneyStep& s : j.steps) {
     out += fmt::format("  {:>10}  {}\n", "+" + duration(s.t_ns), s.text);
   }
@@ -502,7 +552,8 @@ constexpr std::size_t kWindowEvents = 1 << 17;
 JourneyWatcher::JourneyWatcher() : state_(std::make_unique<State>()) {}
 JourneyWatcher::~JourneyWatcher() = default;
 
-std::vector<Journey> JourneyWatcher::poll(std::size_t max, std::size_t* skipped, std::uint64_t* lost) {
+std::vector<Journey> JourneyWatcher::poll(std::size_t max, std::size_t* skipped,
+                                          std::uint64_t* lost) {
   State& s = *state_;
   std::vector<TraceEvent> fresh = runtime::trace_collect(s.cursor);
   if (lost != nullptr) *lost = s.cursor.lost;
@@ -510,10 +561,12 @@ std::vector<Journey> JourneyWatcher::poll(std::size_t max, std::size_t* skipped,
   if (!fresh.empty()) {
     // The new events overlap the window's end only by the few that were
     // published late: merge from there.
-    auto from = std::upper_bound(s.window.begin(), s.window.end(), fresh.front(), by_time) - s.window.begin();
+    auto from = std::upper_bound(s.window.begin(), s.window.end(), fresh.front(), by_time) -
+                s.window.begin();
     s.window.insert(s.window.end(), fresh.begin(), fresh.end());
-    std::inplace_merge(s.window.begin() + from, s.window.end() - static_cast<std::ptrdiff_t>(fresh.size()),
-                       s.window.end(), by_time);
+    std::inplace_merge(s.window.begin() + from,
+                       s.window.end() - static_cast<std::ptrdiff_t>(fresh.size()), s.window.end(),
+                       by_time);
   }
 
   std::int64_t horizon = runtime::nanotime() - kGraceNs;
@@ -525,7 +578,8 @@ std::vector<Journey> JourneyWatcher::poll(std::size_t max, std::size_t* skipped,
     *skipped = 0;
   }
   // Trimmed by a quarter at a time, so that the copy is amortised.
-  if (s.window.size() > kWindowEvents || (!s.window.empty() && s.window.front().ts < horizon - kWindowNs)) {
+  if (s.window.size() > kWindowEvents ||
+      (!s.window.empty() && s.window.front().ts < horizon - kWindowNs)) {
     auto keep_from = std::lower_bound(s.window.begin(), s.window.end(), horizon - kWindowNs * 3 / 4,
                                       [](const TraceEvent& e, std::int64_t t) { return e.ts < t; });
     if (s.window.end() - keep_from > static_cast<std::ptrdiff_t>(kWindowEvents * 3 / 4)) {
@@ -540,21 +594,24 @@ std::vector<Journey> JourneyWatcher::poll(std::size_t max, std::size_t* skipped,
 
 std::string journeys_json(std::size_t max) {
   std::vector<Journey> journeys = recent_journeys(max);
-  std::string out = fmt::format("{{\"tracing\":{},\"now_ns\":{},\"journeys\":[", tracing() ? "true" : "false",
-                                runtime::nanotime());
+  std::string out = fmt::format("{{\"tracing\":{},\"now_ns\":{},\"journeys\":[",
+                                tracing() ? "true" : "false", runtime::nanotime());
   for (std::size_t i = 0; i < journeys.size(); ++i) {
     const Journey& j = journeys[i];
     if (i != 0) out += ',';
-    out += fmt::format("{{\"fd\":{},\"listener_fd\":{},\"goroutine\":{},\"number\":{},\"request\":", j.fd,
-                       j.listener_fd, j.goroutine, j.number);
+    out += fmt::format("{{\"fd\":{},\"listener_fd\":{},\"goroutine\":{},\"number\":{},\"request\":",
+                       j.fd, j.listener_fd, j.goroutine, j.number);
     detail::append_json_string(out, j.request);
-    out += fmt::format(",\"status\":{},\"bytes_out\":{},\"begin_ns\":{},\"duration_ns\":{},\"steps\":[", j.status,
-                       j.bytes_out, j.begin_ns, j.end_ns - j.begin_ns);
+    out += fmt::format(
+        ",\"status\":{},\"bytes_out\":{},\"begin_ns\":{},\"duration_ns\":{},\"steps\":[", j.status,
+        j.bytes_out, j.begin_ns, j.end_ns - j.begin_ns);
     for (std::size_t k = 0; k < j.steps.size(); ++k) {
       const JourneyStep& s = j.steps[k];
       if (k != 0) out += ',';
-      out += fmt::format("{{\"t\":{},\"kind\":\"{}\",\"m\":{},\"p\":{},\"fd\":{},\"g\":{},\"value\":{},\"detail\":",
-                         s.t_ns, s.kind, s.m, s.p, s.fd, s.goroutine, s.value);
+      out += fmt::format(
+          "{{\"t\":{},\"kind\":\"{}\",\"m\":{},\"p\":{},\"fd\":{},\"g\":{},\"value\":{},"
+          "\"detail\":",
+          s.t_ns, s.kind, s.m, s.p, s.fd, s.goroutine, s.value);
       detail::append_json_string(out, s.detail);
       out += ",\"text\":";
       detail::append_json_string(out, s.text);

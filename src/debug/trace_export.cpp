@@ -35,32 +35,40 @@ constexpr int kTidOutside = 99999;  // events of threads that are not Ms
 
 class ChromeWriter {
  public:
-  explicit ChromeWriter(std::int64_t t0) : t0_(t0) { out_ = "{\"displayTimeUnit\":\"ns\",\"traceEvents\":["; }
+  explicit ChromeWriter(std::int64_t t0) : t0_(t0) {
+    out_ = "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[";
+  }
 
   void metadata(int pid, int tid, std::string_view what, std::string_view name) {
     begin();
-    out_ += fmt::format("{{\"ph\":\"M\",\"pid\":{},\"tid\":{},\"name\":\"{}\",\"args\":{{\"name\":", pid, tid, what);
+    out_ += fmt::format("{{\"ph\":\"M\",\"pid\":{},\"tid\":{},\"name\":\"{}\",\"args\":{{\"name\":",
+                        pid, tid, what);
     detail::append_json_string(out_, name);
     out_ += "}}";
   }
   void sort_index(int pid, int tid, int index) {
     begin();
-    out_ += fmt::format("{{\"ph\":\"M\",\"pid\":{},\"tid\":{},\"name\":\"thread_sort_index\",\"args\":{{\"sort_index\":{}}}}}",
-                        pid, tid, index);
+    out_ += fmt::format(
+        "{{\"ph\":\"M\",\"pid\":{},\"tid\":{},\"name\":\"thread_sort_index\",\"args\":{{\"sort_"
+        "index\":{}}}}}",
+        pid, tid, index);
   }
   // A complete event (a slice); args is a JSON object's inside ("" or "\"k\":v,…").
-  void slice(int pid, int tid, std::int64_t ts, std::int64_t end, std::string_view name, std::string_view cat,
-             const std::string& args) {
+  void slice(int pid, int tid, std::int64_t ts, std::int64_t end, std::string_view name,
+             std::string_view cat, const std::string& args) {
     begin();
-    out_ += fmt::format("{{\"ph\":\"X\",\"pid\":{},\"tid\":{},\"ts\":{},\"dur\":{},\"cat\":\"{}\",\"name\":", pid, tid,
-                        us(ts - t0_), us(std::max<std::int64_t>(0, end - ts)), cat);
+    out_ += fmt::format(
+        "{{\"ph\":\"X\",\"pid\":{},\"tid\":{},\"ts\":{},\"dur\":{},\"cat\":\"{}\",\"name\":", pid,
+        tid, us(ts - t0_), us(std::max<std::int64_t>(0, end - ts)), cat);
     detail::append_json_string(out_, name);
     out_ += ",\"args\":{" + args + "}}";
   }
-  void instant(int pid, int tid, std::int64_t ts, std::string_view name, std::string_view cat, const std::string& args) {
+  void instant(int pid, int tid, std::int64_t ts, std::string_view name, std::string_view cat,
+               const std::string& args) {
     begin();
-    out_ += fmt::format("{{\"ph\":\"i\",\"s\":\"t\",\"pid\":{},\"tid\":{},\"ts\":{},\"cat\":\"{}\",\"name\":", pid, tid,
-                        us(ts - t0_), cat);
+    out_ += fmt::format(
+        "{{\"ph\":\"i\",\"s\":\"t\",\"pid\":{},\"tid\":{},\"ts\":{},\"cat\":\"{}\",\"name\":", pid,
+        tid, us(ts - t0_), cat);
     detail::append_json_string(out_, name);
     out_ += ",\"args\":{" + args + "}}";
   }
@@ -80,35 +88,51 @@ class ChromeWriter {
   std::string out_;
 };
 
-int tid_of_m(int m) { return m >= 0 ? m : kTidOutside; }
+int tid_of_m(int m) {
+  return m >= 0 ? m : kTidOutside;
+}
 
 const char* stop_name(std::int64_t why) {
   switch (static_cast<runtime::TraceStop>(why)) {
-    case runtime::TraceStop::yield: return "yield";
-    case runtime::TraceStop::park: return "park";
-    case runtime::TraceStop::exit: return "exit";
-    case runtime::TraceStop::blocking: return "blocking";
+    case runtime::TraceStop::yield:
+      return "yield";
+    case runtime::TraceStop::park:
+      return "park";
+    case runtime::TraceStop::exit:
+      return "exit";
+    case runtime::TraceStop::blocking:
+      return "blocking";
   }
   return "?";
 }
 
 const char* unpark_name(std::int64_t how) {
   switch (static_cast<runtime::TraceUnpark>(how)) {
-    case runtime::TraceUnpark::ready: return "ready";
-    case runtime::TraceUnpark::netpoll: return "netpoll";
-    case runtime::TraceUnpark::declined: return "park declined";
-    case runtime::TraceUnpark::blocking: return "after blocking";
+    case runtime::TraceUnpark::ready:
+      return "ready";
+    case runtime::TraceUnpark::netpoll:
+      return "netpoll";
+    case runtime::TraceUnpark::declined:
+      return "park declined";
+    case runtime::TraceUnpark::blocking:
+      return "after blocking";
   }
   return "?";
 }
 
 std::string io_name(const TraceEvent& e) {
-  const char* op = e.kind == TraceKind::read ? "read" : e.kind == TraceKind::accept ? "accept" : "write";
-  if (e.kind == TraceKind::write && e.a1 == static_cast<std::int64_t>(runtime::TraceSyscall::sendmsg)) op = "sendmsg";
-  if (e.kind == TraceKind::write && e.a1 == static_cast<std::int64_t>(runtime::TraceSyscall::send)) op = "send";
+  const char* op = e.kind == TraceKind::read     ? "read"
+                   : e.kind == TraceKind::accept ? "accept"
+                                                 : "write";
+  if (e.kind == TraceKind::write &&
+      e.a1 == static_cast<std::int64_t>(runtime::TraceSyscall::sendmsg))
+    op = "sendmsg";
+  if (e.kind == TraceKind::write && e.a1 == static_cast<std::int64_t>(runtime::TraceSyscall::send))
+    op = "send";
   if (e.a0 < 0) {
     const char* name = ::strerrorname_np(static_cast<int>(-e.a0));
-    return name != nullptr ? fmt::format("{} → {}", op, name) : fmt::format("{} → errno {}", op, -e.a0);
+    return name != nullptr ? fmt::format("{} → {}", op, name)
+                           : fmt::format("{} → errno {}", op, -e.a0);
   }
   if (e.kind == TraceKind::accept) return fmt::format("accept → fd {}", e.a0);
   if (e.kind == TraceKind::read && e.a0 == 0) return "read → EOF";
@@ -130,10 +154,10 @@ std::string trace_json(std::int64_t since_ns) {
     int p;
     std::int64_t runnable_ns;
   };
-  std::unordered_map<int, Run> running;             // by M
-  std::unordered_map<int, std::int64_t> polling;    // by M: epoll_wait since
-  std::unordered_map<int, TraceEvent> requests;     // by fd
-  std::unordered_map<int, std::int64_t> handlers;   // by fd
+  std::unordered_map<int, Run> running;            // by M
+  std::unordered_map<int, std::int64_t> polling;   // by M: epoll_wait since
+  std::unordered_map<int, TraceEvent> requests;    // by fd
+  std::unordered_map<int, std::int64_t> handlers;  // by fd
   std::set<int> ms, ps, fds, listeners;
 
   auto end_run = [&](int m, std::int64_t ts, std::string_view how) {
@@ -141,8 +165,9 @@ std::string trace_json(std::int64_t since_ns) {
     if (it == running.end()) return;
     const Run& run = it->second;
     std::string name = fmt::format("G{}", run.g);
-    std::string args = fmt::format("\"goroutine\":{},\"p\":{},\"m\":{},\"runnable_us\":{},\"stopped\":\"{}\"", run.g,
-                                   run.p, m, run.runnable_ns < 0 ? -1.0 : static_cast<double>(run.runnable_ns) / 1e3, how);
+    std::string args = fmt::format(
+        "\"goroutine\":{},\"p\":{},\"m\":{},\"runnable_us\":{},\"stopped\":\"{}\"", run.g, run.p, m,
+        run.runnable_ns < 0 ? -1.0 : static_cast<double>(run.runnable_ns) / 1e3, how);
     out.slice(kPidM, tid_of_m(m), run.ts, ts, name, "goroutine", args);
     if (run.p >= 0) out.slice(kPidP, run.p, run.ts, ts, name, "goroutine", args);
     running.erase(it);
@@ -175,30 +200,35 @@ std::string trace_json(std::int64_t since_ns) {
                     fmt::format("\"goroutine\":{},\"parent\":{}", e.g, e.a0));
         break;
       case TraceKind::go_unpark:
-        out.instant(kPidM, tid, e.ts, fmt::format("unpark G{} ({})", e.g, unpark_name(e.a0)), "sched",
-                    fmt::format("\"goroutine\":{},\"by\":{}", e.g, e.a1));
+        out.instant(kPidM, tid, e.ts, fmt::format("unpark G{} ({})", e.g, unpark_name(e.a0)),
+                    "sched", fmt::format("\"goroutine\":{},\"by\":{}", e.g, e.a1));
         break;
       case TraceKind::poll_block:
         polling[e.m] = e.ts;
         break;
       case TraceKind::poll_wake:
         if (auto it = polling.find(e.m); it != polling.end()) {
-          out.slice(kPidM, tid, it->second, e.ts, "epoll_wait", "netpoll", fmt::format("\"woke\":{}", e.a0));
+          out.slice(kPidM, tid, it->second, e.ts, "epoll_wait", "netpoll",
+                    fmt::format("\"woke\":{}", e.a0));
           polling.erase(it);
         }
         break;
       case TraceKind::netpoll:
         out.instant(kPidM, tid, e.ts,
-                    e.g != 0 ? fmt::format("epoll: fd {} ready → G{}", e.fd, e.g) : fmt::format("epoll: fd {} ready", e.fd),
-                    "netpoll", fmt::format("\"fd\":{},\"events\":{},\"goroutine\":{},\"blocking\":{}", e.fd, e.a0, e.g, e.a1));
+                    e.g != 0 ? fmt::format("epoll: fd {} ready → G{}", e.fd, e.g)
+                             : fmt::format("epoll: fd {} ready", e.fd),
+                    "netpoll",
+                    fmt::format("\"fd\":{},\"events\":{},\"goroutine\":{},\"blocking\":{}", e.fd,
+                                e.a0, e.g, e.a1));
         break;
       case TraceKind::accept:
       case TraceKind::read:
       case TraceKind::write:
         fds.insert(e.fd);
         if (e.kind == TraceKind::accept) listeners.insert(e.fd);
-        out.instant(kPidFd, e.fd, e.ts, io_name(e), "syscall",
-                    fmt::format("\"result\":{},\"goroutine\":{},\"m\":{},\"p\":{}", e.a0, e.g, e.m, e.p));
+        out.instant(
+            kPidFd, e.fd, e.ts, io_name(e), "syscall",
+            fmt::format("\"result\":{},\"goroutine\":{},\"m\":{},\"p\":{}", e.a0, e.g, e.m, e.p));
         break;
       case TraceKind::close:
         fds.insert(e.fd);
@@ -213,7 +243,8 @@ std::string trace_json(std::int64_t since_ns) {
         break;
       case TraceKind::handler_end:
         if (auto it = handlers.find(e.fd); it != handlers.end()) {
-          out.slice(kPidFd, e.fd, it->second, e.ts, "handler", "http", fmt::format("\"status\":{}", e.a0));
+          out.slice(kPidFd, e.fd, it->second, e.ts, "handler", "http",
+                    fmt::format("\"status\":{}", e.a0));
           handlers.erase(it);
         }
         break;
@@ -221,7 +252,8 @@ std::string trace_json(std::int64_t since_ns) {
         if (auto it = requests.find(e.fd); it != requests.end()) {
           const TraceEvent& q = it->second;
           out.slice(kPidFd, e.fd, q.ts, e.ts, q.text_view(), "http",
-                    fmt::format("\"status\":{},\"bytes_out\":{},\"head_bytes\":{},\"request_on_conn\":{},\"goroutine\":{}",
+                    fmt::format("\"status\":{},\"bytes_out\":{},\"head_bytes\":{},\"request_on_"
+                                "conn\":{},\"goroutine\":{}",
                                 e.a0, e.a1, q.a0, q.a1, e.g));
           requests.erase(it);
         }
@@ -245,7 +277,8 @@ std::string trace_json(std::int64_t since_ns) {
   for (int m : open) end_run(m, last, "running at the end of the trace");
 
   for (int tid : ms) {
-    out.metadata(kPidM, tid, "thread_name", tid == kTidOutside ? std::string("outside the runtime") : fmt::format("M{}", tid));
+    out.metadata(kPidM, tid, "thread_name",
+                 tid == kTidOutside ? std::string("outside the runtime") : fmt::format("M{}", tid));
     out.sort_index(kPidM, tid, tid);
   }
   for (int p : ps) {
@@ -253,7 +286,9 @@ std::string trace_json(std::int64_t since_ns) {
     out.sort_index(kPidP, p, p);
   }
   for (int fd : fds) {
-    out.metadata(kPidFd, fd, "thread_name", listeners.count(fd) ? fmt::format("fd {} (listener)", fd) : fmt::format("fd {}", fd));
+    out.metadata(
+        kPidFd, fd, "thread_name",
+        listeners.count(fd) ? fmt::format("fd {} (listener)", fd) : fmt::format("fd {}", fd));
     out.sort_index(kPidFd, fd, fd);
   }
   return out.finish(ev.size());
@@ -271,10 +306,20 @@ void serve_trace(http::ResponseWriter& w, http::Request& r) {
       return;
     }
   }
+  std::uint32_t sample = 1;
+  if (std::string arg_sample = r.query("sample"); !arg_sample.empty()) {
+    auto [end, ec] =
+        std::from_chars(arg_sample.data(), arg_sample.data() + arg_sample.size(), sample);
+    if (ec != std::errc() || end != arg_sample.data() + arg_sample.size() || sample < 1 ||
+        sample > 65536) {
+      http::error(w, "sample: record one request in N, N in [1, 65536]", http::status_bad_request);
+      return;
+    }
+  }
   std::int64_t since = runtime::nanotime();
-  start_tracing();
+  start_tracing(sample);
   gofer::sleep_for(std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9)));
-  stop_tracing();
+  stop_tracing(sample);
   std::string json = trace_json(since);
   w.header().set("Content-Type", "application/json");
   w.header().set("Content-Disposition", "attachment; filename=\"gofer-trace.json\"");

@@ -205,6 +205,9 @@ ServedConn::End ServedConn::serve() {
   ParseLimits limits;
   limits.max_header_bytes = s.max_header_bytes;
   for (;;) {
+    // Sampled tracing decides here, before the wait for the request, so a
+    // journey holds all of its request's steps or none.
+    runtime::trace_sample_request();
     // Move pipelined bytes of the next request to the front.
     if (rpos > 0) {
       std::memmove(rbuf, rbuf + rpos, rlen - rpos);

@@ -53,9 +53,10 @@ struct EhGlobals {
 };
 
 struct G {
-  boost::context::detail::fcontext_t context = nullptr;  // where it resumes; valid while not running
-  Stack stack;                                           // none until it first runs
-  std::size_t stack_size = 0;                            // requested; 0: default
+  boost::context::detail::fcontext_t context =
+      nullptr;                 // where it resumes; valid while not running
+  Stack stack;                 // none until it first runs
+  std::size_t stack_size = 0;  // requested; 0: default
   detail::Task task;
 
   std::atomic<GStatus> status{GStatus::idle};
@@ -76,6 +77,11 @@ struct G {
   // by whoever makes it runnable, before it is queued; read by the M that
   // runs it (trace.cpp).
   std::int64_t trace_runnable_ns = 0;
+  // Tracing samples requests: true while this goroutine serves a request
+  // that was not sampled, so its events are not recorded. Written by the
+  // goroutine itself (trace_sample_request), read by any M that records an
+  // event about it.
+  std::atomic<bool> trace_skip{false};
 
 #if defined(GOFER_ASAN)
   void* asan_fake_stack = nullptr;

@@ -45,6 +45,10 @@ struct Registry {
   std::vector<TraceRing*> rings;       // guarded by mu; only grows
   std::vector<TraceRing*> free_rings;  // guarded by mu
   int users = 0;                       // guarded by mu
+  // users by sampling rate (1 in 2^i requests, i < kRates): the rate in force
+  // is the smallest with a user.
+  static constexpr int kRates = 17;
+  int users_by_rate[kRates] = {};  // guarded by mu
 
   // Events of threads that are not Ms (a plain thread calling ready()).
   // Lock order: thread_ring_mu → mu.
@@ -146,22 +150,24 @@ TraceEvent decode(const std::uint64_t (&w)[TraceSlot::kWords]) noexcept {
 
 // Appends to `out` the events of r with index >= from and ts >= since;
 // returns the index after the last event published.
-std::uint64_t read_ring(TraceRing* r, std::uint64_t from, std::int64_t since, std::vector<TraceEvent>& out,
-                        std::uint64_t* lost) {
+std::uint64_t read_ring(TraceRing* r, std::uint64_t from, std::int64_t since,
+                        std::vector<TraceEvent>& out, std::uint64_t* lost) {
   std::uint64_t end = r->published.load(std::memory_order_acquire);  // pairs with append's release
   std::uint64_t begin = std::max(end > kTraceRingSize ? end - kTraceRingSize : 0, from);
   if (begin > from && lost != nullptr) *lost += begin - from;
   // Events are in time order: skip back only as far as `since`.
   std::uint64_t lo = end;
   while (lo > begin) {
-    auto ts = static_cast<std::int64_t>(r->slots[(lo - 1) & kMask].w[0].load(std::memory_order_acquire));
+    auto ts =
+        static_cast<std::int64_t>(r->slots[(lo - 1) & kMask].w[0].load(std::memory_order_acquire));
     if (ts < since) break;
     --lo;
   }
   std::size_t base = out.size();
   for (std::uint64_t i = lo; i < end; ++i) {
     std::uint64_t w[TraceSlot::kWords];
-    for (int k = 0; k < TraceSlot::kWords; ++k) w[k] = r->slots[i & kMask].w[k].load(std::memory_order_acquire);
+    for (int k = 0; k < TraceSlot::kWords; ++k)
+      w[k] = r->slots[i & kMask].w[k].load(std::memory_order_acquire);
     out.push_back(decode(w));
   }
   // Slots below claimed - size may have been rewritten while we copied them.
@@ -183,55 +189,128 @@ std::vector<TraceRing*> all_rings() {
 }
 
 void sort_by_time(std::vector<TraceEvent>& events) {
-  std::stable_sort(events.begin(), events.end(), [](const TraceEvent& a, const TraceEvent& b) { return a.ts < b.ts; });
+  std::stable_sort(events.begin(), events.end(),
+                   [](const TraceEvent& a, const TraceEvent& b) { return a.ts < b.ts; });
 }
 
 }  // namespace
 
 const char* to_string(TraceKind kind) noexcept {
   switch (kind) {
-    case TraceKind::none: return "none";
-    case TraceKind::go_create: return "go_create";
-    case TraceKind::go_start: return "go_start";
-    case TraceKind::go_stop: return "go_stop";
-    case TraceKind::go_unpark: return "go_unpark";
-    case TraceKind::poll_block: return "poll_block";
-    case TraceKind::poll_wake: return "poll_wake";
-    case TraceKind::netpoll: return "netpoll";
-    case TraceKind::accept: return "accept";
-    case TraceKind::read: return "read";
-    case TraceKind::write: return "write";
-    case TraceKind::close: return "close";
-    case TraceKind::http_request: return "http_request";
-    case TraceKind::handler_start: return "handler_start";
-    case TraceKind::handler_end: return "handler_end";
-    case TraceKind::http_response: return "http_response";
-    case TraceKind::http_idle: return "http_idle";
-    case TraceKind::http_close: return "http_close";
-    case TraceKind::count_: break;
+    case TraceKind::none:
+      return "none";
+    case TraceKind::go_create:
+      return "go_create";
+    case TraceKind::go_start:
+      return "go_start";
+    case TraceKind::go_stop:
+      return "go_stop";
+    case TraceKind::go_unpark:
+      return "go_unpark";
+    case TraceKind::poll_block:
+      return "poll_block";
+    case TraceKind::poll_wake:
+      return "poll_wake";
+    case TraceKind::netpoll:
+      return "netpoll";
+    case TraceKind::accept:
+      return "accept";
+    case TraceKind::read:
+      return "read";
+    case TraceKind::write:
+      return "write";
+    case TraceKind::close:
+      return "close";
+    case TraceKind::http_request:
+      return "http_request";
+    case TraceKind::handler_start:
+      return "handler_start";
+    case TraceKind::handler_end:
+      return "handler_end";
+    case TraceKind::http_response:
+      return "http_response";
+    case TraceKind::http_idle:
+      return "http_idle";
+    case TraceKind::http_close:
+      return "http_close";
+    case TraceKind::count_:
+      break;
   }
   return "?";
 }
 
-void trace_start() {
+namespace {
+
+std::atomic<std::uint32_t> g_sample_every{1};
+
+// Rates are rounded down to a power of two, so the users of each fit in a
+// small table.
+int rate_index(std::uint32_t sample_every) noexcept {
+  int i = 0;
+  while (i + 1 < Registry::kRates && (std::uint32_t{2} << i) <= sample_every) ++i;
+  return i;
+}
+
+void publish_rate_locked(const Registry& reg) noexcept {
+  for (int i = 0; i < Registry::kRates; ++i) {
+    if (reg.users_by_rate[i] > 0) {
+      g_sample_every.store(std::uint32_t{1} << i, std::memory_order_relaxed);
+      return;
+    }
+  }
+}
+
+// Per thread: a connection's goroutine may run on any M, and a shared
+// counter would bounce between cores on every request.
+thread_local std::uint32_t t_requests_seen = 0;
+
+}  // namespace
+
+void trace_start(std::uint32_t sample_every) {
   Registry& reg = registry();
   std::lock_guard lock(reg.mu);
+  ++reg.users_by_rate[rate_index(sample_every)];
+  publish_rate_locked(reg);
   if (reg.users++ == 0) {
     g_started_ns.store(nanotime(), std::memory_order_relaxed);
     g_trace_enabled.store(true, std::memory_order_relaxed);
   }
 }
 
-void trace_stop() {
+void trace_stop(std::uint32_t sample_every) {
   Registry& reg = registry();
   std::lock_guard lock(reg.mu);
+  int& by_rate = reg.users_by_rate[rate_index(sample_every)];
+  if (by_rate > 0) --by_rate;
+  publish_rate_locked(reg);
   if (reg.users > 0 && --reg.users == 0) g_trace_enabled.store(false, std::memory_order_relaxed);
 }
+
+std::uint32_t trace_sample_every() noexcept {
+  return g_sample_every.load(std::memory_order_relaxed);
+}
+
+void trace_sample_request_slow() noexcept {
+  M* m = current_m();
+  if (m == nullptr || m->curg == nullptr) return;
+  std::uint32_t every = g_sample_every.load(std::memory_order_relaxed);
+  bool sampled = every <= 1 || ++t_requests_seen % every == 0;
+  m->curg->trace_skip.store(!sampled, std::memory_order_relaxed);
+}
+
+namespace {
+bool skipped(const G* g) noexcept {
+  return g != nullptr && g->trace_skip.load(std::memory_order_relaxed);
+}
+}  // namespace
 
 void trace_record(TraceKind kind, std::uint64_t g, int fd, std::int64_t a0, std::int64_t a1,
                   std::string_view text1, std::string_view text2) noexcept {
   M* m = current_m();
-  if (g == kTraceCurrentG) g = current_goid(m);
+  if (g == kTraceCurrentG) {
+    if (m != nullptr && skipped(m->curg)) return;
+    g = current_goid(m);
+  }
   record(m, 0, kind, g, fd, a0, a1, text1, text2);
 }
 
@@ -239,6 +318,7 @@ void trace_record(TraceKind kind, std::uint64_t g, int fd, std::int64_t a0, std:
 // (its creator, its waker, its M on g0) before g is published on a run
 // queue, and read by the M that took it off the queue.
 void trace_go_slow(TraceKind kind, G* g, std::int64_t a0) noexcept {
+  if (skipped(g)) return;
   M* m = current_m();
   std::int64_t now = nanotime();
   std::uint64_t id = __atomic_load_n(&g->id, __ATOMIC_RELAXED);
@@ -262,11 +342,20 @@ void trace_go_slow(TraceKind kind, G* g, std::int64_t a0) noexcept {
     case TraceKind::go_stop: {
       // On g0, right after g switched out: the M says why.
       switch (m->switch_reason) {
-        case SwitchReason::yield: a0 = static_cast<std::int64_t>(TraceStop::yield); break;
-        case SwitchReason::park: a0 = static_cast<std::int64_t>(TraceStop::park); break;
-        case SwitchReason::exit: a0 = static_cast<std::int64_t>(TraceStop::exit); break;
-        case SwitchReason::blocking_exit: a0 = static_cast<std::int64_t>(TraceStop::blocking); break;
-        case SwitchReason::none: break;
+        case SwitchReason::yield:
+          a0 = static_cast<std::int64_t>(TraceStop::yield);
+          break;
+        case SwitchReason::park:
+          a0 = static_cast<std::int64_t>(TraceStop::park);
+          break;
+        case SwitchReason::exit:
+          a0 = static_cast<std::int64_t>(TraceStop::exit);
+          break;
+        case SwitchReason::blocking_exit:
+          a0 = static_cast<std::int64_t>(TraceStop::blocking);
+          break;
+        case SwitchReason::none:
+          break;
       }
       if (m->switch_reason == SwitchReason::park) {
         a1 = static_cast<std::int64_t>(g->wait_reason.load(std::memory_order_relaxed));
@@ -281,12 +370,15 @@ void trace_go_slow(TraceKind kind, G* g, std::int64_t a0) noexcept {
   record(m, now, kind, id, fd, a0, a1);
 }
 
-void trace_netpoll_slow(PollDesc* pd, std::uint32_t seq, std::uint32_t events, G* woken, bool blocked) noexcept {
+void trace_netpoll_slow(PollDesc* pd, std::uint32_t seq, std::uint32_t events, G* woken,
+                        bool blocked) noexcept {
   // Acquire: pairs with poll_open/recycle's release increments; a stale
   // event (its fd closed since) is left out, as poll_ready ignores it.
   if (pd->seq.load(std::memory_order_acquire) != seq) return;
+  if (skipped(woken)) return;
   std::uint64_t id = woken != nullptr ? __atomic_load_n(&woken->id, __ATOMIC_RELAXED) : 0;
-  record(current_m(), 0, TraceKind::netpoll, id, pd->fd.load(std::memory_order_relaxed), events, blocked ? 1 : 0);
+  record(current_m(), 0, TraceKind::netpoll, id, pd->fd.load(std::memory_order_relaxed), events,
+         blocked ? 1 : 0);
 }
 
 void trace_release_ring(M* m) noexcept {

@@ -11,7 +11,9 @@
 // through trace_go(); each hook is one line at its call site.
 //
 // Off: every hook is one relaxed load of g_trace_enabled and a branch that
-// is predicted not taken — no clock read, no store, no call.
+// is predicted not taken — no clock read, no store, no call. On, an event
+// about a goroutine whose request was not sampled (G::trace_skip) costs a
+// call and a load.
 // On: the event goes to a ring of the calling M (one writer: that M's
 // thread), fixed size (kTraceRingSize events of 64 bytes: 2 MiB an M), the
 // oldest events overwritten: no lock, no allocation, wait-free. The first
@@ -100,8 +102,8 @@ constexpr std::size_t kTraceTextBytes = 24;
 struct TraceEvent {
   std::int64_t ts = 0;  // nanotime()
   TraceKind kind = TraceKind::none;
-  int m = -1;   // the M it happened on (-1: a thread that is not an M)
-  int p = -1;   // the P that M held (-1: none)
+  int m = -1;  // the M it happened on (-1: a thread that is not an M)
+  int p = -1;  // the P that M held (-1: none)
   int fd = -1;
   std::uint64_t g = 0;
   std::int64_t a0 = 0, a1 = 0;
@@ -117,13 +119,28 @@ struct TraceEvent {
 // Relaxed: a hook that races with trace_start() may miss its event, nothing
 // worse (the rings are valid whatever the flag says).
 extern std::atomic<bool> g_trace_enabled;
-inline bool trace_enabled() noexcept { return g_trace_enabled.load(std::memory_order_relaxed); }
+inline bool trace_enabled() noexcept {
+  return g_trace_enabled.load(std::memory_order_relaxed);
+}
 
 // Tracing is on while at least one user wants it (--explain, a running
-// /debug/trace, a test): each trace_start() is paired with a trace_stop().
-// The rings keep their events after the stop.
-void trace_start();
-void trace_stop();
+// /debug/trace, a test): each trace_start() is paired with a trace_stop()
+// with the same argument. The rings keep their events after the stop.
+//
+// Sampling: a user that asks for one request in `sample_every` gets the
+// events of those requests only (and of everything that is not a request:
+// accepts, other goroutines, the poller blocking). The rate in force is the
+// smallest any user asked for. The http layer calls trace_sample_request()
+// as a connection's goroutine starts on the next request.
+void trace_start(std::uint32_t sample_every = 1);
+void trace_stop(std::uint32_t sample_every = 1);
+// The rate in force while tracing (1: every request).
+std::uint32_t trace_sample_every() noexcept;
+void trace_sample_request_slow() noexcept;
+inline void trace_sample_request() noexcept {
+  if (trace_enabled()) [[unlikely]]
+    trace_sample_request_slow();
+}
 
 // The slow paths (tracing on). g == kTraceCurrentG: the running goroutine.
 constexpr std::uint64_t kTraceCurrentG = ~std::uint64_t{0};
@@ -135,12 +152,14 @@ void trace_netpoll_slow(PollDesc* pd, std::uint32_t seq, std::uint32_t events, G
 
 // An event about the running goroutine (or none, on a plain thread).
 inline void trace(TraceKind kind, int fd = -1, std::int64_t a0 = 0, std::int64_t a1 = 0) noexcept {
-  if (trace_enabled()) [[unlikely]] trace_record(kind, kTraceCurrentG, fd, a0, a1);
+  if (trace_enabled()) [[unlikely]]
+    trace_record(kind, kTraceCurrentG, fd, a0, a1);
 }
 // The same with text: text1 + ' ' + text2, truncated to kTraceTextBytes.
-inline void trace_text(TraceKind kind, int fd, std::int64_t a0, std::int64_t a1, std::string_view text1,
-                       std::string_view text2) noexcept {
-  if (trace_enabled()) [[unlikely]] trace_record(kind, kTraceCurrentG, fd, a0, a1, text1, text2);
+inline void trace_text(TraceKind kind, int fd, std::int64_t a0, std::int64_t a1,
+                       std::string_view text1, std::string_view text2) noexcept {
+  if (trace_enabled()) [[unlikely]]
+    trace_record(kind, kTraceCurrentG, fd, a0, a1, text1, text2);
 }
 
 // Runtime only: go_create, go_start, go_stop, go_unpark about g. The slow
@@ -148,13 +167,15 @@ inline void trace_text(TraceKind kind, int fd, std::int64_t a0, std::int64_t a1,
 // runnable; go_stop: the reason, wait reason and fd from the M; go_unpark:
 // a0 is the TraceUnpark, the waker is the running goroutine).
 inline void trace_go(TraceKind kind, G* g, std::int64_t a0 = 0) noexcept {
-  if (trace_enabled()) [[unlikely]] trace_go_slow(kind, g, a0);
+  if (trace_enabled()) [[unlikely]]
+    trace_go_slow(kind, g, a0);
 }
 // Runtime only: epoll reported pd's fd (registration `seq`) with `events`;
 // `woken` is the goroutine that made runnable, if any.
 inline void trace_netpoll(PollDesc* pd, std::uint32_t seq, std::uint32_t events, G* woken,
                           bool blocked) noexcept {
-  if (trace_enabled()) [[unlikely]] trace_netpoll_slow(pd, seq, events, woken, blocked);
+  if (trace_enabled()) [[unlikely]]
+    trace_netpoll_slow(pd, seq, events, woken, blocked);
 }
 // Runtime only: an M thread ends; its ring goes back to the registry.
 void trace_release_ring(M* m) noexcept;
