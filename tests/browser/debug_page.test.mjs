@@ -175,7 +175,8 @@ test('/debug/gofer in chromium: updates live and draws a request\'s journey', { 
                                  { timeout: 5000 });
       console.log(`page updated: "${first.trim()}" -> "${(await updated.textContent()).trim()}"`);
       await page.locator('#totals .card').first().waitFor();
-      assert.match(await page.locator('#jstatus').textContent(), /Tracing is on/);
+      // The journeys' status is written by its own poll: wait for it too.
+      await page.locator('#jstatus', { hasText: 'Tracing is on' }).waitFor();
 
       // A request of our own, marked so that its journey is told apart
       // (the request line in the trace keeps 24 bytes: "GET /hello?n=123456").

@@ -273,26 +273,28 @@ TEST(TimeoutHandler, BodyReadableInTimeNotAfter) {
   gofer::run([] {
     Chan<Error> after_err = make_chan<Error>(1);
     Chan<Empty> proceed = make_chan<Empty>();
-    Handler h = timeout_handler(
-        [after_err, proceed](ResponseWriter& w, Request& r) {
-          auto [body, err] = r.body().read_all();
-          w.write(body);
-          if (r.path == "/slow") {
-            proceed.recv();
-            char buf[8];
-            after_err.send(r.body().read(buf).err);
-          }
-        },
-        30ms);
+    Handler inner = [after_err, proceed](ResponseWriter& w, Request& r) {
+      auto [body, err] = r.body().read_all();
+      w.write(body);
+      if (r.path == "/slow") {
+        proceed.recv();
+        char buf[8];
+        after_err.send(r.body().read(buf).err);
+      }
+    };
+    // The fast request gets a timeout no loaded machine reaches; the slow
+    // one blocks until `proceed` closes, so it always outlives its 30 ms.
+    Handler in_time = timeout_handler(inner, 10s);
+    Handler timing_out = timeout_handler(inner, 30ms);
     auto fast = new_request("POST", "/fast", "hello body");
     ResponseRecorder w;
-    h(w, *fast);
+    in_time(w, *fast);
     EXPECT_EQ(w.code, 200);
     EXPECT_EQ(w.body, "hello body");
 
     auto slow = new_request("POST", "/slow", "x");
     ResponseRecorder w2;
-    h(w2, *slow);
+    timing_out(w2, *slow);
     EXPECT_EQ(w2.code, 503);
     slow.reset();  // the real body is gone; the late read must not touch it
     proceed.close();

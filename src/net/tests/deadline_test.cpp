@@ -19,8 +19,9 @@ using namespace gofer::net::test;
 
 namespace {
 
-// Timing slack for loaded CI machines and sanitizers.
-constexpr double kSlack = 0.5;
+// Timing slack for loaded CI machines and sanitizers: upper bounds only say
+// that an operation did not wait for some much later event.
+constexpr double kSlack = 5.0;
 
 std::pair<net::Conn, net::Conn> connected_pair(net::Listener& ln) {
   auto [c, derr] = net::dial("tcp", ln.addr().to_string(), 5s);
@@ -86,19 +87,21 @@ TEST(Deadline, WriteDeadlineWithPeerNotReadingTimesOut) {
 }
 
 // Go's TestReadTimeoutFluctuation / deadline moved while parked: a reader
-// parked with a 100 ms deadline, extended at 50 ms to 300 ms, wakes at
-// ~300 ms. Then: shortened while parked, it wakes early.
+// parked with a 500 ms deadline, extended at 50 ms to 1 s, wakes at ~1 s.
+// Then: shortened while parked, it wakes early. The helpers act within
+// 50 ms, far from the deadlines they move, so that a loaded machine that
+// runs them late still moves a deadline that has not passed yet.
 TEST(Deadline, ExtendingOrShorteningWhileParked) {
   gofer::run([] {
     auto [ln, err] = net::listen("tcp4", "127.0.0.1:0");
     ASSERT_FALSE(err);
     auto [c, s] = connected_pair(ln);
     auto start = net::Clock::now();
-    ASSERT_FALSE(c.set_read_deadline(start + 100ms));
+    ASSERT_FALSE(c.set_read_deadline(start + 500ms));
     Latch moved(1);
     gofer::go([&] {
       sleep_for(50ms);
-      EXPECT_FALSE(c.set_read_deadline(start + 300ms));
+      EXPECT_FALSE(c.set_read_deadline(start + 1s));
       moved.done();
     });
     char buf[16];
@@ -106,17 +109,17 @@ TEST(Deadline, ExtendingOrShorteningWhileParked) {
     double took = seconds_since(start);
     moved.wait();
     EXPECT_EQ(rerr, net::errc::timeout);
-    EXPECT_GE(took, 0.299);
-    EXPECT_LT(took, 0.3 + kSlack);
+    EXPECT_GE(took, 0.999);
+    EXPECT_LT(took, 1.0 + kSlack);
 
     // Extended while parked, and data arrives before the new deadline.
     start = net::Clock::now();
-    ASSERT_FALSE(c.set_read_deadline(start + 100ms));
+    ASSERT_FALSE(c.set_read_deadline(start + 500ms));
     Latch wrote(1);
     gofer::go([&] {
       sleep_for(30ms);
       EXPECT_FALSE(c.set_read_deadline(start + 10s));
-      sleep_for(120ms);  // past the first deadline
+      sleep_for(600ms);  // past the first deadline
       EXPECT_FALSE(s.write("late").err);
       wrote.done();
     });
@@ -124,7 +127,7 @@ TEST(Deadline, ExtendingOrShorteningWhileParked) {
     wrote.wait();
     EXPECT_FALSE(rerr2) << rerr2.message();
     EXPECT_EQ(std::string(buf, n2), "late");
-    EXPECT_GE(seconds_since(start), 0.149);
+    EXPECT_GE(seconds_since(start), 0.629);
 
     // Shortened while parked: from 10 s to 50 ms.
     start = net::Clock::now();
@@ -152,7 +155,7 @@ TEST(Deadline, DeadlineInThePastFailsAtOnceAndWakesWaiters) {
     auto start = net::Clock::now();
     EXPECT_EQ(c.read(buf).err, net::errc::timeout);
     EXPECT_EQ(c.write("x").err, net::errc::timeout);
-    EXPECT_LT(seconds_since(start), 0.05);
+    EXPECT_LT(seconds_since(start), kSlack);  // no wait: nothing here wakes them
 
     // A parked reader and a parked writer wake when the deadline moves into
     // the past.
@@ -198,18 +201,19 @@ TEST(Deadline, ClearingADeadline) {
     ASSERT_FALSE(err);
     auto [c, s] = connected_pair(ln);
     auto start = net::Clock::now();
-    ASSERT_FALSE(c.set_read_deadline(start + 50ms));
+    // Cleared at 10 ms, long before the deadline even on a loaded machine.
+    ASSERT_FALSE(c.set_read_deadline(start + 500ms));
     gofer::go([&] {
       sleep_for(10ms);
       EXPECT_FALSE(c.set_read_deadline(net::Deadline{}));
-      sleep_for(150ms);
+      sleep_for(600ms);  // past the old deadline
       EXPECT_FALSE(s.write("ok").err);
     });
     char buf[8];
     auto [n, rerr] = c.read(buf);
     EXPECT_FALSE(rerr) << rerr.message();
     EXPECT_EQ(std::string(buf, n), "ok");
-    EXPECT_GE(seconds_since(start), 0.149);
+    EXPECT_GE(seconds_since(start), 0.609);
 
     // Cleared after it expired: operations work again.
     ASSERT_FALSE(c.set_read_deadline(net::Clock::now() - 1ms));
@@ -234,8 +238,10 @@ TEST(Deadline, ManyConcurrentDeadlines) {
     std::atomic<int> timeouts{0}, reads{0};
     Latch done(kConns);
     auto start = net::Clock::now();
+    // The even ones are cleared at ~20 ms: the deadlines leave a loaded
+    // machine plenty of time for that.
     for (int i = 0; i < kConns; ++i) {
-      pairs[i].first.set_read_deadline(start + 100ms + std::chrono::milliseconds(i % 7));
+      pairs[i].first.set_read_deadline(start + 1s + std::chrono::milliseconds(i % 7));
       gofer::go([&, i] {
         char buf[4];
         auto [n, rerr] = pairs[i].first.read(buf);

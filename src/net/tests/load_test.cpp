@@ -133,8 +133,9 @@ TEST(Load, AcceptBacksOffOnEmfileAndRecovers) {
     EXPECT_LT(cpu / seconds_since(t0), 0.05) << "accept spins on EMFILE";
     EXPECT_EQ(server.accepted.load(), accepted);
 
-    // The open connections are served; the queued ones time out.
-    reply = peer.command("echo 1 300 100");
+    // The open connections are served; the queued ones time out. The
+    // deadline leaves a loaded machine time to run the echo goroutines.
+    reply = peer.command("echo 1 2000 100");
     EXPECT_EQ(numbers(reply), (std::vector<long>{accepted, kDial - accepted})) << reply;
 
     // Free fds: the served connections hang up, their goroutines close them.
@@ -166,12 +167,22 @@ TEST(Load, AcceptResumesWhenConnectionsClose) {
     EchoServer server(std::move(ln));
     server.start();
     constexpr int kFree = 10, kDial = 16;
+    std::uint64_t backoffs0 = net::detail::stats().accept_backoffs.load();
     rlimit low = saved;
     low.rlim_cur = nofile_limit_leaving(kFree);
     ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
     std::string reply = peer.command("dial " + server.addr() + " " + std::to_string(kDial));
     EXPECT_EQ(numbers(reply), (std::vector<long>{kDial, 0})) << reply;
-    reply = peer.command("echo 1 300 10");
+    // The dial returns once the kernel has queued the connections: wait
+    // (at most 5 s) until the server has taken all it can and backs off,
+    // so that the echo below finds kFree connections served.
+    for (int i = 0; i < 5000 && (server.accepted.load() < kFree ||
+                                 net::detail::stats().accept_backoffs.load() == backoffs0);
+         ++i) {
+      sleep_for(1ms);
+    }
+    EXPECT_EQ(server.accepted.load(), kFree);
+    reply = peer.command("echo 1 2000 10");
     auto r = numbers(reply);
     ASSERT_EQ(r.size(), 2u) << reply;
     long served = r[0];
@@ -216,16 +227,20 @@ TEST(Load, CloseInterruptsAcceptBackoff) {
     ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
     auto [c, derr] = net::dial("tcp4", ln.addr().to_string(), 5s);
     ASSERT_FALSE(derr) << derr.message();
-    // 5+10+20+40+80 ms: the sixth sleep is 160 ms long.
-    for (int i = 0; i < 5000 && net::detail::stats().accept_backoffs.load() < backoffs0 + 6; ++i) {
+    // 5+10+...+640 ms (1.275 s): the ninth sleep is the 1 s cap. Wait for
+    // it (at most 10 s), so that the close below lands early in a long
+    // sleep and returning soon after it means the close cut it short.
+    for (int i = 0; i < 10'000 && net::detail::stats().accept_backoffs.load() < backoffs0 + 9;
+         ++i) {
       sleep_for(1ms);
     }
-    ASSERT_GE(net::detail::stats().accept_backoffs.load(), backoffs0 + 6);
+    ASSERT_GE(net::detail::stats().accept_backoffs.load(), backoffs0 + 9);
     auto closed_at = net::Clock::now();
     EXPECT_FALSE(ln.close());
     done.wait();
     EXPECT_EQ(accept_err, net::errc::closed) << accept_err.message();
-    EXPECT_LT(std::chrono::duration<double>(returned - closed_at).count(), 0.05);
+    // Generous for a loaded machine, yet well short of the 1 s sleep.
+    EXPECT_LT(std::chrono::duration<double>(returned - closed_at).count(), 0.5);
     ::setrlimit(RLIMIT_NOFILE, &saved);
   });
   ::setrlimit(RLIMIT_NOFILE, &saved);

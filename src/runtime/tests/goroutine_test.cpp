@@ -150,7 +150,7 @@ TEST(Yield, ALoopingYielderDoesNotStarveOthers) {
 }
 
 // blocking() hands the P over: with one P, other goroutines keep running
-// while one sits in a 300 ms blocking call.
+// while one sits in a blocking call.
 TEST(Blocking, OtherGoroutinesRunMeanwhile) {
   gofer::run([] {
     std::atomic<bool> in_call{false}, call_done{false};
@@ -158,7 +158,10 @@ TEST(Blocking, OtherGoroutinesRunMeanwhile) {
     gofer::go([&] {
       int r = gofer::blocking([&] {
         in_call = true;
-        ::usleep(300'000);
+        // The call lasts until the main goroutine has gone round its loop
+        // twice on the only P, or 5 s: without the hand-over it never
+        // does, and the check below fails.
+        for (int i = 0; i < 5000 && progress_during_call.load() < 2; ++i) ::usleep(1000);
         return 42;
       });
       EXPECT_EQ(r, 42);

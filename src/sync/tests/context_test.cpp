@@ -121,7 +121,11 @@ TEST(Context, WithTimeout) {
     auto [ctx, cancel] = gofer::with_timeout(gofer::background(), 10ms);
     ASSERT_TRUE(ctx.deadline().has_value());
     EXPECT_GE(*ctx.deadline(), start + 10ms);
-    EXPECT_FALSE(ctx.err());
+    // Not expired yet, unless a loaded machine got here after the deadline.
+    const auto err = ctx.err();
+    if (Clock::now() < *ctx.deadline()) {
+      EXPECT_FALSE(err) << err.message();
+    }
     (void)ctx.done().recv();
     EXPECT_GE(Clock::now() - start, 10ms);
     EXPECT_EQ(ctx.err(), context_errc::deadline_exceeded);
@@ -144,10 +148,11 @@ TEST(Context, DeadlineInThePast) {
 // Go: cancel before the deadline wins (Canceled), and the timer is stopped.
 TEST(Context, CancelBeforeDeadline) {
   gofer::run([] {
-    auto [ctx, cancel] = gofer::with_timeout(gofer::background(), 5ms);
+    // 200 ms: cancel() comes first even on a loaded machine.
+    auto [ctx, cancel] = gofer::with_timeout(gofer::background(), 200ms);
     cancel();
     EXPECT_EQ(ctx.err(), context_errc::canceled);
-    gofer::sleep_for(15ms);
+    gofer::sleep_for(300ms);  // past the deadline: still canceled
     EXPECT_EQ(ctx.err(), context_errc::canceled);
   });
 }

@@ -221,7 +221,13 @@ TEST(RWMutex, PendingWriterBlocksNewReaders) {
       wrote = true;
       rw.unlock();
     });
-    settle();
+    // Wait until the writer is really pending: new readers are then kept
+    // out (a probe that gets in lets go at once).
+    EXPECT_TRUE(eventually([&] {
+      if (!rw.try_lock_shared()) return true;
+      rw.unlock_shared();
+      return false;
+    }));
     EXPECT_FALSE(wrote.load());
     EXPECT_FALSE(rw.try_lock_shared());  // a writer is pending
     EXPECT_FALSE(rw.try_lock());
@@ -544,7 +550,13 @@ TEST(Semaphore, FifoLargeRequestNotStarved) {
       order.send(4);
       sem.release(4);
     });
-    settle();
+    // Wait until acquire(4) is queued: the free unit is then out of reach
+    // (a probe that gets it before gives it back at once).
+    EXPECT_TRUE(eventually([&] {
+      if (!sem.try_acquire(1)) return true;
+      sem.release(1);
+      return false;
+    }));
     // A small request that would fit is not allowed to jump the queue.
     EXPECT_FALSE(sem.try_acquire(1));
     gofer::go([&, order] {

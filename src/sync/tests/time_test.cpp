@@ -209,9 +209,10 @@ TEST(AfterFunc, RunsOnItsOwnGoroutine) {
 TEST(AfterFunc, StopAndReset) {
   gofer::run([] {
     std::atomic<int> runs{0};
-    auto t = gofer::after_func(20ms, [&] { ++runs; });
+    // 1 s: stop() comes first even if the machine is slow to get there.
+    auto t = gofer::after_func(1s, [&] { ++runs; });
     EXPECT_TRUE(t.stop());
-    gofer::sleep_for(40ms);
+    gofer::sleep_for(1100ms);  // past the time it would have fired
     EXPECT_EQ(runs.load(), 0);
     EXPECT_FALSE(t.reset(1ms));
     EXPECT_TRUE(eventually([&] { return runs.load() == 1; }));
