@@ -258,6 +258,7 @@ void publish_rate_locked(const Registry& reg) noexcept {
       return;
     }
   }
+  g_sample_every.store(1, std::memory_order_relaxed);
 }
 
 // Per thread: a connection's goroutine may run on any M, and a shared

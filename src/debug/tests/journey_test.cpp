@@ -17,6 +17,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "debug/json.h"
@@ -588,6 +589,68 @@ TEST(TraceJson, StringsAreEscapedIntoValidJson) {
     ASSERT_NO_THROW(j = nlohmann::json::parse(out)) << out;
     EXPECT_EQ(j.get<std::string>(), c.want) << out;
   }
+}
+
+// ---- sampled tracing ---------------------------------------------------------
+
+// Tracing one request in 4 (debug::start_tracing(4)): about a quarter of the
+// requests of a keep-alive connection have journeys, each whole — from its
+// own wait for the head (never the connection's accept, long before) to its
+// response and the idle after it — and the other requests leave no event
+// of their goroutine in the rings.
+TEST(Tracing, SampledRecordsWholeJourneysOfOneRequestInN) {
+  with_traced_server(
+      [](int port, int) {
+        constexpr int kRequests = 64;
+        std::int64_t since = debug::trace_now();
+        debug::start_tracing(4);
+        EXPECT_EQ(gofer::runtime::trace_sample_every(), 4u);
+        client(port, [](int fd, std::string& pending) {
+          for (int i = 1; i <= kRequests; ++i) {
+            send_all(fd, "GET /sampled/" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+            EXPECT_NE(read_response(fd, pending).find("Hello, World!"), std::string::npos);
+          }
+        });
+        gofer::sleep_for(50ms);  // the last response's idle step
+        debug::stop_tracing(4);
+        std::vector<debug::Journey> sampled;
+        for (auto& j : debug::recent_journeys(kRequests, since)) {
+          if (j.request.starts_with("GET /sampled/")) sampled.push_back(std::move(j));
+        }
+        // The counter is per thread: each M that served some of the
+        // requests samples a quarter of them, give or take one.
+        EXPECT_GE(sampled.size(), 16u - 4u);
+        EXPECT_LE(sampled.size(), 16u + 4u);
+        std::set<std::uint64_t> numbers;
+        for (const auto& j : sampled) {
+          numbers.insert(j.number);
+          EXPECT_EQ(j.request, "GET /sampled/" + std::to_string(j.number)) << debug::explain(j);
+          ASSERT_FALSE(j.steps.empty());
+          if (j.number > 1) {
+            for (const auto& st : j.steps) EXPECT_NE(st.kind, "accept") << debug::explain(j);
+          }
+          auto on_fd = [&](const debug::JourneyStep& st) { return st.fd == j.fd; };
+          expect_in_order(j, {
+                                 {"request", on_fd},
+                                 {"handler_start", on_fd},
+                                 {"handler_end", on_fd},
+                                 {"write", [&](auto& st) { return on_fd(st) && st.value > 0; }},
+                                 {"response", on_fd},
+                             });
+        }
+        EXPECT_EQ(numbers.size(), sampled.size()) << "a request has two journeys";
+        // Unsampled requests: no http_request event for them at all.
+        int heads = 0;
+        for (const auto& e : gofer::runtime::trace_collect(since)) {
+          if (e.kind == gofer::runtime::TraceKind::http_request &&
+              e.text_view().starts_with("GET /sampled/"))
+            ++heads;
+        }
+        EXPECT_EQ(heads, static_cast<int>(sampled.size()));
+      },
+      /*trace=*/false);
+  EXPECT_FALSE(debug::tracing());
+  EXPECT_EQ(gofer::runtime::trace_sample_every(), 1u);
 }
 
 // ---- tracing off, and the rings ---------------------------------------------
