@@ -209,7 +209,7 @@ class Conn {
   // this way. `f` then reads as usual. Like a read, at most one at a time;
   // the Conn must outlive the start of `f`.
   template <class F>
-  void go_when_readable(F&& f) {
+  [[gnu::noinline]] void go_when_readable(F&& f) {  // noinline: see go()
     go_when_readable_impl(gofer::detail::Task(std::forward<F>(f)), __builtin_return_address(0));
   }
 

@@ -51,12 +51,16 @@ void spawn(Task task, const GoOptions& options, void* creator_pc);
 
 // Starts f() on a new goroutine. Callable from a goroutine or, while the
 // runtime runs, from any thread.
+//
+// Never inlined: the return address is what the goroutine dump names as
+// "created by"; inlined, it would be the return address of the function
+// that called go(), and name that function's caller instead.
 template <class F>
-void go(F&& f) {
+[[gnu::noinline]] void go(F&& f) {
   detail::spawn(detail::Task(std::forward<F>(f)), GoOptions{}, __builtin_return_address(0));
 }
 template <class F>
-void go(const GoOptions& options, F&& f) {
+[[gnu::noinline]] void go(const GoOptions& options, F&& f) {
   detail::spawn(detail::Task(std::forward<F>(f)), options, __builtin_return_address(0));
 }
 
@@ -77,7 +81,7 @@ int procs() noexcept;
 namespace detail {
 void enter_blocking();
 void exit_blocking();
-}
+}  // namespace detail
 
 // Runs f() — a call that may block its thread for long (file I/O,
 // getaddrinfo) — without stalling the other goroutines of this P: the P is

@@ -67,6 +67,39 @@ TEST(GoroutineDump, ShowsParkedGoroutinesWithTheirWaitReason) {
       {.procs = 2});
 }
 
+}  // namespace
+
+// External linkage and never inlined, so the dump can name it.
+[[gnu::noinline]] void gofer_test_spawns_a_parked_goroutine(gofer::Chan<int> block,
+                                                            gofer::WaitGroup& done) {
+  gofer::go([block, &done] {
+    block.recv();
+    done.done();
+  });
+}
+
+namespace {
+
+// Go's goroutine profile says where each goroutine was created: "created by
+// <the function with the go statement> in goroutine <its goroutine>" — the
+// function that called go(), not the one that called it.
+TEST(GoroutineDump, NamesTheFunctionThatCalledGo) {
+  gofer::run([] {
+    auto block = gofer::make_chan<int>();
+    gofer::WaitGroup done;
+    done.add(1);
+    gofer_test_spawns_a_parked_goroutine(block, done);
+    std::string dump = gofer::debug::goroutine_dump();
+    std::string want =
+        "created by gofer_test_spawns_a_parked_goroutine(gofer::Chan<int>, gofer::WaitGroup&) in "
+        "goroutine " +
+        std::to_string(gofer::this_goroutine_id());
+    EXPECT_NE(dump.find(want), std::string::npos) << want << "\n" << dump;
+    block.close();
+    done.wait();
+  });
+}
+
 // The Prometheus text format, version 0.0.4: every sample line belongs to a
 // family announced by # HELP and # TYPE; names and labels are well formed;
 // values parse as numbers.
