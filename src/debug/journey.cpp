@@ -180,6 +180,14 @@ class Narrator {
         s.text = e.a0 != 0 ? fmt::format("goroutine {} created by goroutine {} on {}", e.g, e.a0,
                                          where(e))
                            : fmt::format("goroutine {} created on {}", e.g, where(e));
+        if (e.a1 == 'r' || e.a1 == 'w') {
+          // Conn::go_when_readable: the creator hands the fd to the poller.
+          s.kind = "handoff";
+          s.text = fmt::format(
+              "goroutine {} hands fd {} to the poller: goroutine {}, created on {}, waits with "
+              "no stack and starts when epoll reports fd {} {}",
+              e.a0, e.fd, e.g, where(e), e.fd, e.a1 == 'r' ? "readable" : "writable");
+        }
         return true;
       case TraceKind::go_start: {
         bool first = created_[e.g];

@@ -58,7 +58,7 @@ function timeline(j) {
     if (s.g === j.goroutine) {
       if (s.kind === 'create' || s.kind === 'unpark') set(s.t, 'runnable', '');
       else if (s.kind === 'run') set(s.t, 'running', '');
-      else if (s.kind === 'park') set(s.t, 'parked', '');
+      else if (s.kind === 'park' || s.kind === 'handoff') set(s.t, 'parked', '');
       else if (s.kind === 'exit') set(s.t, null, '');
       else if (!state && s.kind !== 'netpoll') set(s.t, 'running', '');
     }

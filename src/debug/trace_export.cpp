@@ -197,7 +197,9 @@ std::string trace_json(std::int64_t since_ns) {
       }
       case TraceKind::go_create:
         out.instant(kPidM, tid, e.ts, fmt::format("create G{}", e.g), "sched",
-                    fmt::format("\"goroutine\":{},\"parent\":{}", e.g, e.a0));
+                    e.a1 != 0 ? fmt::format("\"goroutine\":{},\"parent\":{},\"waits_for_fd\":{}",
+                                            e.g, e.a0, e.fd)
+                              : fmt::format("\"goroutine\":{},\"parent\":{}", e.g, e.a0));
         break;
       case TraceKind::go_unpark:
         out.instant(kPidM, tid, e.ts, fmt::format("unpark G{} ({})", e.g, unpark_name(e.a0)),

@@ -70,8 +70,9 @@ void ready(G* g);
 
 // A new goroutine for `task` that starts out parked (status waiting, with
 // `reason`, no stack yet): whoever it is published to readies it with
-// ready(), and it then runs `task` from the start.
-G* new_waiting_goroutine(detail::Task task, WaitReason reason, void* creator_pc);
+// ready(), and it then runs `task` from the start. fd and mode ('r'/'w'):
+// what it waits for, for the trace.
+G* new_waiting_goroutine(detail::Task task, WaitReason reason, void* creator_pc, int fd, int mode);
 
 // Goroutine id of g (for debugging and for tie-breaking).
 std::uint64_t goid(const G* g) noexcept;

@@ -87,7 +87,8 @@ bool block(PollDesc* pd, int mode, WaitReason reason) {
 
 void poll_start_when_ready(PollDesc* pd, int mode, detail::Task task, WaitReason reason,
                            void* creator_pc) {
-  G* g = new_waiting_goroutine(std::move(task), reason, creator_pc);
+  G* g = new_waiting_goroutine(std::move(task), reason, creator_pc,
+                               pd->fd.load(std::memory_order_relaxed), mode);
   auto& gpp = sema(pd, mode);
   const auto mine = reinterpret_cast<std::uintptr_t>(g);
   for (;;) {

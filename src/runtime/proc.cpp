@@ -263,7 +263,10 @@ namespace runtime {
 namespace {
 
 // A G for `task`, still idle: the caller makes it runnable or waiting.
-G* new_goroutine(detail::Task task, const GoOptions& options, void* creator_pc) {
+// trace_arg: go_create's a0 (0, or fd << 8 | mode for a goroutine that
+// starts out waiting in the poller).
+G* new_goroutine(detail::Task task, const GoOptions& options, void* creator_pc,
+                 std::int64_t trace_arg = 0) {
   Sched* s = g_sched;
   GOFER_CHECK(s != nullptr, "go() called while the runtime is not running (use gofer::run)");
   M* m = current_m();
@@ -281,7 +284,7 @@ G* new_goroutine(detail::Task task, const GoOptions& options, void* creator_pc) 
   g->wait_reason.store(WaitReason::none, std::memory_order_relaxed);
   g->status_since.store(coarse_nanotime(), std::memory_order_relaxed);
   g->trace_skip.store(false, std::memory_order_relaxed);
-  trace_go(TraceKind::go_create, g);
+  trace_go(TraceKind::go_create, g, trace_arg);
   if (p != nullptr) {
     p->gcount_delta.fetch_add(1, std::memory_order_relaxed);
   } else {
@@ -292,8 +295,9 @@ G* new_goroutine(detail::Task task, const GoOptions& options, void* creator_pc) 
 
 }  // namespace
 
-G* new_waiting_goroutine(detail::Task task, WaitReason reason, void* creator_pc) {
-  G* g = new_goroutine(std::move(task), GoOptions{}, creator_pc);
+G* new_waiting_goroutine(detail::Task task, WaitReason reason, void* creator_pc, int fd, int mode) {
+  G* g = new_goroutine(std::move(task), GoOptions{}, creator_pc,
+                       (static_cast<std::int64_t>(fd) << 8) | (mode & 0xff));
   g->wait_reason.store(reason, std::memory_order_relaxed);
   cas_status(g, GStatus::idle, GStatus::waiting);
   return g;

@@ -328,6 +328,10 @@ void trace_go_slow(TraceKind kind, G* g, std::int64_t a0) noexcept {
   switch (kind) {
     case TraceKind::go_create:
       g->trace_runnable_ns = now;
+      if (a0 != 0) {  // fd << 8 | mode: it waits in the poller
+        fd = static_cast<int>(a0 >> 8);
+        a1 = a0 & 0xff;
+      }
       a0 = static_cast<std::int64_t>(__atomic_load_n(&g->parent_id, __ATOMIC_RELAXED));
       break;
     case TraceKind::go_unpark:

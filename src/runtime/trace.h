@@ -60,7 +60,9 @@ struct PollDesc;
 enum class TraceKind : std::uint8_t {
   none,
   // The scheduler. g is the goroutine the event is about.
-  go_create,   // g created (on the creator's M/P); a0: parent goroutine (0: none)
+  go_create,   // g created (on the creator's M/P); a0: parent goroutine (0: none);
+               // a1: 'r'/'w' if g waits, with no stack yet, for fd to be ready
+               // (poll_start_when_ready), else 0 (fd -1)
   go_start,    // g starts or resumes on this M/P; a0: ns it was runnable (-1: unknown)
   go_stop,     // g switched out; a0: TraceStop; a1: WaitReason (park); fd: what it waits on (-1)
   go_unpark,   // g made runnable; a0: TraceUnpark (how); a1: goroutine that readied it (0: none)
@@ -163,7 +165,8 @@ inline void trace_text(TraceKind kind, int fd, std::int64_t a0, std::int64_t a1,
 }
 
 // Runtime only: go_create, go_start, go_stop, go_unpark about g. The slow
-// path fills the rest (go_create: the parent; go_start: how long g was
+// path fills the rest (go_create: the parent, and from a0 = fd << 8 | mode
+// the fd and direction a goroutine started by the poller waits for; go_start: how long g was
 // runnable; go_stop: the reason, wait reason and fd from the M; go_unpark:
 // a0 is the TraceUnpark, the waker is the running goroutine).
 inline void trace_go(TraceKind kind, G* g, std::int64_t a0 = 0) noexcept {

@@ -321,6 +321,61 @@ TEST(Journey, KeepAliveTwoRequestsOnOneConnection) {
   with_traced_server(body, /*trace=*/true, hello, /*idle_park_after=*/1h);
 }
 
+// A keep-alive connection idle for idle_park_after is parked: its goroutine
+// hands the fd to the poller and ends; a new goroutine with no stack waits
+// for the fd, and epoll's report starts it. The second request's journey
+// tells that hand-off, then the new goroutine's first run and the request.
+TEST(Journey, ParkedConnectionIsHandedToThePollerAndANewGoroutineServesIt) {
+  auto body = [](int port, int) {
+    namespace rt = gofer::runtime;
+    std::int64_t since = debug::trace_now();
+    bool handed_off = false;
+    client(port, [&](int fd, std::string& pending) {
+      send_all(fd, "GET /parked/1 HTTP/1.1\r\nHost: x\r\n\r\n");
+      EXPECT_NE(read_response(fd, pending).find("Hello, World!"), std::string::npos);
+      // Wait (up to 5 s) for the hand-off: a goroutine created waiting for
+      // a read.
+      for (int i = 0; i < 2500 && !handed_off; ++i) {
+        for (const rt::TraceEvent& e : rt::trace_collect(since)) {
+          if (e.kind == rt::TraceKind::go_create && e.a1 == 'r') handed_off = true;
+        }
+        if (!handed_off) ::usleep(2000);
+      }
+      send_all(fd, "GET /parked/2 HTTP/1.1\r\nHost: x\r\n\r\n");
+      EXPECT_NE(read_response(fd, pending).find("Hello, World!"), std::string::npos);
+    });
+    ASSERT_TRUE(handed_off) << "the idle connection was not parked within 5 s";
+    auto js = wait_for_journeys(since, "GET /parked/", 2);
+    ASSERT_EQ(js.size(), 2u);
+    const debug::Journey& a = js[0];
+    const debug::Journey& b = js[1];
+    EXPECT_EQ(a.fd, b.fd);
+    EXPECT_NE(a.goroutine, b.goroutine) << debug::explain(b);
+    EXPECT_EQ(b.number, 2u);
+    int fd = b.fd;
+    auto on_fd = [fd](const debug::JourneyStep& s) { return s.fd == fd; };
+    auto of_new = [&](const debug::JourneyStep& s) { return s.goroutine == b.goroutine; };
+    auto steps = expect_in_order(
+        b, {
+               {"idle", on_fd},
+               {"handoff",
+                [&](auto& s) {
+                  return of_new(s) && on_fd(s) &&
+                         s.text.find("goroutine " + std::to_string(a.goroutine) + " hands fd") == 0;
+                }},
+               {"netpoll", [&](auto& s) { return on_fd(s) && of_new(s); }},
+               {"run", of_new},
+               {"read", [&](auto& s) { return on_fd(s) && s.value > 0; }},
+               {"request", on_fd},
+               {"response", on_fd},
+           });
+    if (steps.size() > 3) {
+      EXPECT_NE(b.steps[steps[3]].text.find("started"), std::string::npos) << debug::explain(b);
+    }
+  };
+  with_traced_server(body, /*trace=*/true, hello, /*idle_park_after=*/50ms);
+}
+
 // Pipelined: two requests in one write. The second is served from the bytes
 // the first read brought: its journey has no read, no park, no idle before
 // its request — it starts right after the first response.
@@ -558,8 +613,10 @@ TEST(TraceJson, DebugTraceRejectsABadWindow) {
   gofer::run([] {
     http::ServeMux mux;
     debug::register_handlers(mux, nullptr);
-    for (const char* target : {"/debug/trace?seconds=31", "/debug/trace?seconds=0",
-                               "/debug/trace?seconds=x", "/debug/trace?seconds=-1"}) {
+    for (const char* target :
+         {"/debug/trace?seconds=31", "/debug/trace?seconds=0", "/debug/trace?seconds=x",
+          "/debug/trace?seconds=-1", "/debug/trace?seconds=1&sample=0",
+          "/debug/trace?seconds=1&sample=x", "/debug/trace?seconds=1&sample=65537"}) {
       auto req = http::httptest::new_request("GET", target);
       http::httptest::ResponseRecorder rec;
       mux(rec, *req);
