@@ -226,8 +226,8 @@ ServedConn::End ServedConn::serve() {
     ParseResult parsed;
     scan = HeadScan{};
     bool first_byte_seen = rlen > 0;
-    // Keep-alive and nothing buffered: wait for the next request with a
-    // short deadline first, and park in the poller if it passes.
+    // Nothing buffered: wait for the next (or first) request with a short
+    // deadline first, and park in the poller if it passes.
     bool lingering = false;
     net::Deadline idle_deadline{};
     if (!first_byte_seen) {
@@ -238,15 +238,15 @@ ServedConn::End ServedConn::serve() {
         // Started by the poller: the idle deadline is in force already.
         resumed_ = false;
         idle_deadline = parked_idle_deadline_;
-      } else if (requests == 0) {
-        conn.set_read_deadline(after(s.read_header_timeout));
       } else {
-        // Wait with the goroutine for idle_park_after, then park (below).
-        // The clock was read as the last request ended, a few µs ago:
-        // close enough for these timeouts, and two clock reads less.
+        // Wait with the goroutine for idle_park_after, then park (below):
+        // a fresh connection within the read-header timeout, a kept-alive
+        // one within the idle timeout. The clock was read as the last
+        // request ended, a few µs ago: close enough for these timeouts, and
+        // two clock reads less.
         net::Deadline now =
             last_request_end != net::Deadline{} ? last_request_end : net::Clock::now();
-        idle_deadline = after(s.idle_timeout, now);
+        idle_deadline = after(requests == 0 ? s.read_header_timeout : s.idle_timeout, now);
         net::Deadline deadline = idle_deadline;
         if (s.idle_park_after.count() > 0) {
           net::Deadline park_at = now + s.idle_park_after;

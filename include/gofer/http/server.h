@@ -213,9 +213,9 @@ void redirect(ResponseWriter& w, Request& r, std::string_view url, int code);
 struct ServerStats {
   std::uint64_t connections_accepted = 0;
   std::size_t open_connections = 0;
-  // Of those, kept-alive connections idle long enough to be parked in the
-  // poller: no goroutine stack, no buffers (the poller starts their
-  // goroutine when the next request arrives).
+  // Of those, connections idle long enough to be parked in the poller (see
+  // idle_park_after): no goroutine stack, no buffers (the poller starts
+  // their goroutine when the next request arrives).
   std::size_t parked_connections = 0;
   std::uint64_t bytes_read = 0;     // request bytes, heads and bodies
   std::uint64_t bytes_written = 0;  // response bytes, heads and bodies
@@ -245,12 +245,13 @@ class Server {
   std::chrono::nanoseconds write_timeout{0};
   // How long a keep-alive connection may wait for its next request.
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(120);
-  // A keep-alive connection idle this long is parked: its goroutine exits,
-  // its stack and buffers go back to their pools, and the poller starts a
-  // new goroutine when the next request arrives (about 2 KiB per idle
-  // connection instead of a stack and ~20 KiB). A busy client sends its
-  // next request well within it and never pays for the round trip through
-  // the poller. 0: never park.
+  // A connection idle this long — kept alive after a response, or new and
+  // silent — is parked: its goroutine exits, its stack and buffers go back
+  // to their pools, and the poller starts a new goroutine when the next
+  // request arrives (about 2 KiB per idle connection instead of a stack and
+  // ~20 KiB). Its idle or read-header timeout keeps running. A busy client
+  // sends its next request well within it and never pays for the round
+  // trip through the poller. 0: never park.
   std::chrono::nanoseconds idle_park_after = std::chrono::milliseconds(250);
   std::size_t max_header_bytes = 1 << 20;
 

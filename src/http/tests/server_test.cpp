@@ -456,6 +456,51 @@ TEST(ParkedIdle, NextRequestWakesItAndShutdownClosesIt) {
       {.procs = 2});
 }
 
+// A new connection that sends nothing is parked too, and keeps the
+// read-header timeout it started with (Go's ReadHeaderTimeout, counted from
+// the accept): one that sends its request is served by the goroutine the
+// poller starts; one that stays silent is closed when the timeout ends.
+TEST(ParkedIdle, SilentNewConnectionParksAndKeepsItsReadHeaderTimeout) {
+  gofer::run(
+      [] {
+        auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
+        ASSERT_FALSE(err);
+        std::string addr = ln.addr().to_string();
+        http::Server server;
+        server.handler = hello;
+        server.idle_park_after = 50ms;
+        server.read_header_timeout = 1500ms;
+        gofer::WaitGroup wg;
+        wg.add(1);
+        gofer::go([&] {
+          server.serve(ln);
+          wg.done();
+        });
+        auto [talker, d1] = net::dial("tcp", addr, 2s);
+        ASSERT_FALSE(d1);
+        auto [silent, d2] = net::dial("tcp", addr, 2s);
+        ASSERT_FALSE(d2);
+        auto dialed = net::Clock::now();
+        talker.set_deadline(net::Clock::now() + 10s);
+        silent.set_deadline(net::Clock::now() + 10s);
+        for (int i = 0; i < 300 && server.stats().parked_connections < 2; ++i)
+          gofer::sleep_for(10ms);
+        EXPECT_EQ(server.stats().parked_connections, 2u);
+
+        talker.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+        EXPECT_TRUE(read_hello_reply(talker).ends_with("Hello, World!"));
+
+        char buf[64];
+        auto [n, rerr] = silent.read(buf);
+        EXPECT_EQ(rerr, net::errc::eof) << "closed at the read-header timeout";
+        EXPECT_EQ(n, 0u);
+        EXPECT_GE(net::Clock::now() - dialed, 1400ms) << "not before the read-header timeout";
+        EXPECT_FALSE(server.shutdown(net::Clock::now() + 5s));
+        wg.wait();
+      },
+      {.procs = 2});
+}
+
 #if defined(GOFER_TSAN) || defined(GOFER_ASAN)
 constexpr int kManyConns = 50;
 #else
