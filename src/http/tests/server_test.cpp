@@ -20,31 +20,56 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// A Server on 127.0.0.1:0 that serves from a goroutine of its own once
+// start()ed (configure `server` before); stop() shuts it down within 5 s and
+// waits for serve() to return. Lives inside gofer::run.
+class ServingServer {
+ public:
+  explicit ServingServer(http::Handler handler) {
+    auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
+    EXPECT_FALSE(err) << err.message();
+    ln_ = std::move(ln);
+    addr_ = ln_.addr().to_string();
+    server.handler = std::move(handler);
+  }
+  void start() {
+    serving_.add(1);
+    gofer::go([this] {
+      server.serve(ln_);
+      serving_.done();
+    });
+  }
+  // shutdown()'s result: no error when every connection closed in time.
+  gofer::Error stop() {
+    gofer::Error err = server.shutdown(net::Clock::now() + 5s);
+    serving_.wait();
+    return err;
+  }
+  const std::string& addr() const { return addr_; }
+
+  http::Server server;
+
+ private:
+  net::Listener ln_;
+  std::string addr_;
+  gofer::WaitGroup serving_;
+};
+
 // Runs `body(addr)` against a server with `handler` on 127.0.0.1:0, then
 // shuts the server down.
 template <class F>
 void with_server(http::Handler handler, F&& body, http::Server* configure = nullptr) {
   gofer::run(
       [&] {
-        auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
-        ASSERT_FALSE(err) << err.message();
-        std::string addr = ln.addr().to_string();
-        http::Server server;
+        ServingServer srv(std::move(handler));
         if (configure) {
-          server.read_header_timeout = configure->read_header_timeout;
-          server.idle_timeout = configure->idle_timeout;
-          server.max_header_bytes = configure->max_header_bytes;
+          srv.server.read_header_timeout = configure->read_header_timeout;
+          srv.server.idle_timeout = configure->idle_timeout;
+          srv.server.max_header_bytes = configure->max_header_bytes;
         }
-        server.handler = std::move(handler);
-        gofer::WaitGroup wg;
-        wg.add(1);
-        gofer::go([&] {
-          server.serve(ln);
-          wg.done();
-        });
-        body(addr);
-        server.shutdown(net::Clock::now() + 2s);
-        wg.wait();
+        srv.start();
+        body(srv.addr());
+        srv.stop();
       },
       {.procs = 2});
 }
@@ -416,17 +441,10 @@ TEST(Server, NoInterimResponseToHttp10) {
 TEST(ParkedIdle, NextRequestWakesItAndShutdownClosesIt) {
   gofer::run(
       [] {
-        auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
-        ASSERT_FALSE(err);
-        std::string addr = ln.addr().to_string();
-        http::Server server;
-        server.handler = hello;
-        gofer::WaitGroup wg;
-        wg.add(1);
-        gofer::go([&] {
-          server.serve(ln);
-          wg.done();
-        });
+        ServingServer srv(hello);
+        srv.start();
+        const std::string& addr = srv.addr();
+        http::Server& server = srv.server;
         auto [c, derr] = net::dial("tcp", addr, 2s);
         ASSERT_FALSE(derr);
         c.set_deadline(net::Clock::now() + 10s);
@@ -446,12 +464,11 @@ TEST(ParkedIdle, NextRequestWakesItAndShutdownClosesIt) {
           EXPECT_TRUE(parked_within(3000ms)) << "round " << i;
         }
         EXPECT_EQ(server.stats().open_connections, 1u);
-        EXPECT_FALSE(server.shutdown(net::Clock::now() + 5s));
+        EXPECT_FALSE(srv.stop());
         char buf[64];
         auto [n, rerr] = c.read(buf);
         EXPECT_EQ(rerr, net::errc::eof) << "shutdown closes a parked connection";
         EXPECT_EQ(server.stats().parked_connections, 0u);
-        wg.wait();
       },
       {.procs = 2});
 }
@@ -463,19 +480,12 @@ TEST(ParkedIdle, NextRequestWakesItAndShutdownClosesIt) {
 TEST(ParkedIdle, SilentNewConnectionParksAndKeepsItsReadHeaderTimeout) {
   gofer::run(
       [] {
-        auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
-        ASSERT_FALSE(err);
-        std::string addr = ln.addr().to_string();
-        http::Server server;
-        server.handler = hello;
-        server.idle_park_after = 50ms;
-        server.read_header_timeout = 1500ms;
-        gofer::WaitGroup wg;
-        wg.add(1);
-        gofer::go([&] {
-          server.serve(ln);
-          wg.done();
-        });
+        ServingServer srv(hello);
+        srv.server.idle_park_after = 50ms;
+        srv.server.read_header_timeout = 1500ms;
+        srv.start();
+        const std::string& addr = srv.addr();
+        http::Server& server = srv.server;
         auto [talker, d1] = net::dial("tcp", addr, 2s);
         ASSERT_FALSE(d1);
         auto [silent, d2] = net::dial("tcp", addr, 2s);
@@ -495,8 +505,7 @@ TEST(ParkedIdle, SilentNewConnectionParksAndKeepsItsReadHeaderTimeout) {
         EXPECT_EQ(rerr, net::errc::eof) << "closed at the read-header timeout";
         EXPECT_EQ(n, 0u);
         EXPECT_GE(net::Clock::now() - dialed, 1400ms) << "not before the read-header timeout";
-        EXPECT_FALSE(server.shutdown(net::Clock::now() + 5s));
-        wg.wait();
+        EXPECT_FALSE(srv.stop());
       },
       {.procs = 2});
 }
@@ -513,17 +522,10 @@ TEST(ParkedIdle, ManyConnectionsParkAndComeBack) {
   static constexpr int kConns = kManyConns;
   gofer::run(
       [] {
-        auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
-        ASSERT_FALSE(err);
-        std::string addr = ln.addr().to_string();
-        http::Server server;
-        server.handler = hello;
-        gofer::WaitGroup serving;
-        serving.add(1);
-        gofer::go([&] {
-          server.serve(ln);
-          serving.done();
-        });
+        ServingServer srv(hello);
+        srv.start();
+        const std::string& addr = srv.addr();
+        http::Server& server = srv.server;
         std::vector<net::Conn> conns;
         for (int i = 0; i < kConns; ++i) {
           auto [c, derr] = net::dial("tcp", addr, 2s);
@@ -551,8 +553,7 @@ TEST(ParkedIdle, ManyConnectionsParkAndComeBack) {
         }
         clients.wait();
         EXPECT_EQ(ok.load(), kConns);
-        EXPECT_FALSE(server.shutdown(net::Clock::now() + 5s));
-        serving.wait();
+        EXPECT_FALSE(srv.stop());
       },
       {.procs = 2});
 }
@@ -562,18 +563,11 @@ TEST(ParkedIdle, ManyConnectionsParkAndComeBack) {
 TEST(ParkedIdle, ZeroParkAfterNeverParks) {
   gofer::run(
       [] {
-        auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
-        ASSERT_FALSE(err);
-        std::string addr = ln.addr().to_string();
-        http::Server server;
-        server.handler = hello;
-        server.idle_park_after = std::chrono::nanoseconds(0);
-        gofer::WaitGroup wg;
-        wg.add(1);
-        gofer::go([&] {
-          server.serve(ln);
-          wg.done();
-        });
+        ServingServer srv(hello);
+        srv.server.idle_park_after = std::chrono::nanoseconds(0);
+        srv.start();
+        const std::string& addr = srv.addr();
+        http::Server& server = srv.server;
         auto [c, derr] = net::dial("tcp", addr, 2s);
         ASSERT_FALSE(derr);
         c.set_deadline(net::Clock::now() + 10s);
@@ -584,8 +578,7 @@ TEST(ParkedIdle, ZeroParkAfterNeverParks) {
           gofer::sleep_for(600ms);  // well past the default 250 ms
           EXPECT_EQ(server.stats().parked_connections, 0u);
         }
-        EXPECT_FALSE(server.shutdown(net::Clock::now() + 5s));
-        wg.wait();
+        EXPECT_FALSE(srv.stop());
       },
       {.procs = 2});
 }
