@@ -97,17 +97,22 @@ void hello(http::ResponseWriter& w, http::Request&) {
   w.write("Hello, World!");
 }
 
-// Reads from a kept-alive connection until hello's body has come (or an
-// error); returns what was read.
-std::string read_hello_reply(net::Conn& c) {
+// Reads from a connection until `marker` has come (or an error); returns
+// what was read. TCP may deliver a response in more than one read.
+std::string read_until(net::Conn& c, std::string_view marker) {
   std::string out;
   char buf[4096];
-  while (out.find("Hello, World!") == std::string::npos) {
+  while (out.find(marker) == std::string::npos) {
     auto [n, err] = c.read(buf);
     out.append(buf, n);
     if (err) break;
   }
   return out;
+}
+
+// Reads from a kept-alive connection until hello's body has come.
+std::string read_hello_reply(net::Conn& c) {
+  return read_until(c, "Hello, World!");
 }
 
 TEST(Server, ServesAKeepAliveRequestWithContentLengthAndDate) {
@@ -238,17 +243,10 @@ TEST(Server, ExpectContinueAnsweredOnFirstRead) {
         c.write(
             std::string_view("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
                              "Expect: 100-continue\r\nConnection: close\r\n\r\n"));
-        // TCP may deliver the interim response in more than one read.
-        std::string interim;
-        char buf[256];
-        while (interim.find("\r\n\r\n") == std::string::npos) {
-          auto [n, rerr] = c.read(buf);
-          interim.append(buf, n);
-          if (rerr) break;
-        }
-        EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+        EXPECT_EQ(read_until(c, "\r\n\r\n"), "HTTP/1.1 100 Continue\r\n\r\n");
         c.write(std::string_view("ping"));
         std::string rest;
+        char buf[256];
         for (;;) {
           auto [m, e] = c.read(buf);
           rest.append(buf, m);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "connected_pair.h"
 #include "gofer/net.h"
 #include "gofer/runtime.h"
 #include "net/fd_mutex.h"
@@ -22,15 +23,9 @@ using namespace gofer::net::test;
 
 namespace {
 
-std::pair<net::Conn, net::Conn> connected_pair(net::Listener& ln) {
-  auto [c, derr] = net::dial("tcp", ln.addr().to_string(), 5s);
-  EXPECT_FALSE(derr) << derr.message();
-  auto [s, aerr] = ln.accept();
-  EXPECT_FALSE(aerr) << aerr.message();
-  return {std::move(c), std::move(s)};
+bool fd_is_open(int fd) {
+  return ::fcntl(fd, F_GETFD) != -1;
 }
-
-bool fd_is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
 
 // Go's TestCloseRead/TestConnClose: a reader and a writer parked on one
 // conn both return errc::closed when a third goroutine closes it; close()
@@ -208,10 +203,10 @@ TEST(Close, FdMutexCountsReferences) {
   EXPECT_FALSE(mu.incref_and_close());
   EXPECT_FALSE(mu.incref());
   EXPECT_TRUE(mu.closed());
-  EXPECT_FALSE(mu.decref());           // close's own reference
+  EXPECT_FALSE(mu.decref());  // close's own reference
   EXPECT_FALSE(mu.rwunlock(true));
   EXPECT_FALSE(mu.decref());
-  EXPECT_TRUE(mu.rwunlock(false));     // the last one releases the fd
+  EXPECT_TRUE(mu.rwunlock(false));  // the last one releases the fd
 }
 
 }  // namespace

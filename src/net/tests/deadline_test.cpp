@@ -12,6 +12,7 @@
 
 #include "gofer/net.h"
 #include "gofer/runtime.h"
+#include "connected_pair.h"
 #include "test_util.h"
 
 namespace net = gofer::net;
@@ -22,14 +23,6 @@ namespace {
 // Timing slack for loaded CI machines and sanitizers: upper bounds only say
 // that an operation did not wait for some much later event.
 constexpr double kSlack = 5.0;
-
-std::pair<net::Conn, net::Conn> connected_pair(net::Listener& ln) {
-  auto [c, derr] = net::dial("tcp", ln.addr().to_string(), 5s);
-  EXPECT_FALSE(derr) << derr.message();
-  auto [s, aerr] = ln.accept();
-  EXPECT_FALSE(aerr) << aerr.message();
-  return {std::move(c), std::move(s)};
-}
 
 // Go's TestReadTimeout: a read with nothing to read returns a timeout error
 // once the deadline passes, not before.

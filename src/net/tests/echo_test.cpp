@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "connected_pair.h"
 #include "gofer/net.h"
 #include "gofer/runtime.h"
 #include "test_util.h"
@@ -73,7 +74,8 @@ void echo_round_trips(const char* network, const std::string& address) {
           written.wait();
           if (werr || n != len || rerr || back != msg) {
             good = false;
-            ADD_FAILURE() << "round trip of " << len << " bytes: " << werr.message() << " / " << rerr.message();
+            ADD_FAILURE() << "round trip of " << len << " bytes: " << werr.message() << " / "
+                          << rerr.message();
             break;
           }
         }
@@ -89,14 +91,18 @@ void echo_round_trips(const char* network, const std::string& address) {
   });
 }
 
-TEST(Echo, RoundTripsOverTcp4) { echo_round_trips("tcp4", "127.0.0.1:0"); }
+TEST(Echo, RoundTripsOverTcp4) {
+  echo_round_trips("tcp4", "127.0.0.1:0");
+}
 
 TEST(Echo, RoundTripsOverTcp6) {
   if (!have_ipv6_loopback()) GTEST_SKIP() << "no ::1 on this host";
   echo_round_trips("tcp6", "[::1]:0");
 }
 
-TEST(Echo, RoundTripsOverTcpDualStack) { echo_round_trips("tcp", "127.0.0.1:0"); }
+TEST(Echo, RoundTripsOverTcpDualStack) {
+  echo_round_trips("tcp", "127.0.0.1:0");
+}
 
 TEST(Echo, RoundTripsOverUnix) {
   std::string path = "/tmp/gofer_net_echo_" + std::to_string(::getpid()) + ".sock";
@@ -107,15 +113,6 @@ TEST(Echo, RoundTripsOverUnix) {
 
 TEST(Echo, RoundTripsOverAbstractUnix) {
   echo_round_trips("unix", "@gofer_net_echo_" + std::to_string(::getpid()));
-}
-
-// A connected pair over loopback: {client, server side}.
-std::pair<net::Conn, net::Conn> pipe_pair(net::Listener& ln) {
-  auto [c, derr] = net::dial("tcp", ln.addr().to_string(), 5s);
-  EXPECT_FALSE(derr) << derr.message();
-  auto [s, aerr] = ln.accept();
-  EXPECT_FALSE(aerr) << aerr.message();
-  return {std::move(c), std::move(s)};
 }
 
 std::uint64_t fnv1a(std::uint64_t h, const char* p, std::size_t n) {
@@ -130,7 +127,7 @@ TEST(Echo, LargeWriteThroughSlowReaderArrivesIntact) {
   gofer::run([] {
     auto [ln, err] = net::listen("tcp4", "127.0.0.1:0");
     ASSERT_FALSE(err);
-    auto [c, s] = pipe_pair(ln);
+    auto [c, s] = connected_pair(ln);
     const std::size_t kSize = std::size_t{64} << 20;
     std::vector<char> data(kSize);
     std::uint64_t x = 88172645463325252ULL;
@@ -179,7 +176,7 @@ TEST(Echo, WritevResumesPartialWritesAcrossBuffers) {
   gofer::run([] {
     auto [ln, err] = net::listen("tcp4", "127.0.0.1:0");
     ASSERT_FALSE(err);
-    auto [c, s] = pipe_pair(ln);
+    auto [c, s] = connected_pair(ln);
     std::vector<std::string> parts;
     std::size_t total = 0;
     for (int i = 0; i < 3000; ++i) {
@@ -222,7 +219,7 @@ TEST(Echo, HalfCloseLetsPeerReadEofAndAnswer) {
   gofer::run([] {
     auto [ln, err] = net::listen("tcp4", "127.0.0.1:0");
     ASSERT_FALSE(err);
-    auto [c, s] = pipe_pair(ln);
+    auto [c, s] = connected_pair(ln);
     ASSERT_FALSE(c.write("request").err);
     ASSERT_FALSE(c.close_write());
     EXPECT_EQ(c.write("more").err, std::errc::broken_pipe);  // our write side is shut
@@ -253,7 +250,7 @@ TEST(Echo, HalfCloseLetsPeerReadEofAndAnswer) {
     EXPECT_EQ(resp, "response");
 
     // close_read: our reads end, the connection is otherwise fine.
-    auto [c2, s2] = pipe_pair(ln);
+    auto [c2, s2] = connected_pair(ln);
     ASSERT_FALSE(c2.close_read());
     auto [n2, rerr2] = c2.read(buf);
     EXPECT_EQ(rerr2, net::errc::eof);
@@ -267,7 +264,7 @@ TEST(Echo, EmptyReadAndWrite) {
   gofer::run([] {
     auto [ln, err] = net::listen("tcp4", "127.0.0.1:0");
     ASSERT_FALSE(err);
-    auto [c, s] = pipe_pair(ln);
+    auto [c, s] = connected_pair(ln);
     auto [n, rerr] = c.read(std::span<char>());
     EXPECT_EQ(n, 0u);
     EXPECT_FALSE(rerr);
@@ -286,7 +283,7 @@ TEST(Echo, WriteToResetConnectionIsAnErrorNotSigpipe) {
   gofer::run([] {
     auto [ln, err] = net::listen("tcp4", "127.0.0.1:0");
     ASSERT_FALSE(err);
-    auto [c, s] = pipe_pair(ln);
+    auto [c, s] = connected_pair(ln);
     ::linger lg{1, 0};  // close with RST
     ::setsockopt(s.fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     s.close();
@@ -296,7 +293,8 @@ TEST(Echo, WriteToResetConnectionIsAnErrorNotSigpipe) {
       werr = c.write(chunk).err;
       if (!werr) sleep_for(1ms);
     }
-    EXPECT_TRUE(werr == std::errc::broken_pipe || werr == std::errc::connection_reset) << werr.message();
+    EXPECT_TRUE(werr == std::errc::broken_pipe || werr == std::errc::connection_reset)
+        << werr.message();
     char buf[16];
     auto [n, rerr] = c.read(buf);
     EXPECT_TRUE(rerr == std::errc::connection_reset || rerr == net::errc::eof) << rerr.message();
@@ -311,7 +309,7 @@ TEST(Echo, ConcurrentReadersAndWritersAreSerialised) {
   gofer::run([] {
     auto [ln, err] = net::listen("tcp4", "127.0.0.1:0");
     ASSERT_FALSE(err);
-    auto [c, s] = pipe_pair(ln);
+    auto [c, s] = connected_pair(ln);
     constexpr int kWriters = 4, kReaders = 4, kMsgs = 2000;
     constexpr std::size_t kMsg = 1000;
     std::atomic<std::size_t> read_total{0};

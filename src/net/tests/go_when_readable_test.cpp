@@ -7,6 +7,7 @@
 #include <atomic>
 #include <string>
 
+#include "connected_pair.h"
 #include "gofer/net.h"
 #include "gofer/runtime.h"
 #include "test_util.h"
@@ -15,14 +16,6 @@ namespace net = gofer::net;
 using namespace gofer::net::test;
 
 namespace {
-
-std::pair<net::Conn, net::Conn> connected_pair(net::Listener& ln) {
-  auto [c, derr] = net::dial("tcp", ln.addr().to_string(), 5s);
-  EXPECT_FALSE(derr) << derr.message();
-  auto [s, aerr] = ln.accept();
-  EXPECT_FALSE(aerr) << aerr.message();
-  return {std::move(c), std::move(s)};
-}
 
 // What the started goroutine saw: its id and its first read.
 struct Started {
