@@ -1,4 +1,4 @@
-// The default site of `gofer serve`: the seed's story, the benchmark
+// The default site of `gofer serve`: the seed's story (docs/design.md), the benchmark
 // endpoint, an echo endpoint and static files.
 #pragma once
 

@@ -1,4 +1,4 @@
-// echo: a TCP (or Unix) echo server, the seed's story in forty lines —
+// echo: a TCP (or Unix) echo server, the seed's story (docs/design.md) in forty lines —
 // the main goroutine waits in accept; every connection gets a goroutine of
 // its own that reads what arrives and writes it back; an idle server sleeps
 // in epoll_wait.

@@ -46,7 +46,7 @@ void register_handlers(http::ServeMux& mux, const http::Server* server);
 // A request's journey is assembled from those events: the events of its
 // connection's fd and of the goroutine serving it, from the end of the
 // previous request on that connection (or its accept) to this one's
-// response, and the idle or close that follows — the seed's story, with the
+// response, and the idle or close that follows — the seed's story (docs/design.md), with the
 // real fds, goroutine ids, Ms, Ps and microseconds.
 
 // Tracing is on while at least one user wants it; each start_tracing() is

@@ -1,4 +1,4 @@
-// Request journeys: the seed's story for each request, assembled from the
+// Request journeys: the seed's story (docs/design.md) for each request, assembled from the
 // trace (runtime/trace.h) after the fact — nothing on the request's path
 // but the trace hooks themselves.
 //

@@ -300,7 +300,7 @@ Result<int> NetFd::accept(Addr* remote) {
         stats().accept_retries.fetch_add(1, std::memory_order_relaxed);
         continue;
       // Out of fds or memory: the connection stays queued in the kernel.
-      // Sleep and retry rather than spin (pitfall 4 of DESIGN.md), 5 ms
+      // Sleep and retry rather than spin (pitfall 4 in docs/design.md), 5 ms
       // doubling to 1 s as Go's http.Server does; meanwhile the other
       // goroutines keep serving the connections already open.
       case EMFILE:

@@ -7,7 +7,7 @@
 // ready, and try again. With the fd ready a read or write costs one syscall
 // and a few atomic operations — no lock, no allocation.
 //
-// Close (invariant 7 of DESIGN.md): close() sets the closed bit (no new
+// Close (invariant 7 in docs/design.md): close() sets the closed bit (no new
 // operation can start), evicts the PollDesc (parked readers and writers wake
 // with errc::closed), interrupts an accept back-off, and drops its reference.
 // The last reference to go — close() itself, or the operation that was still

@@ -3,7 +3,7 @@
 //
 // Two jobs:
 //   1. An fd is closed exactly once, and never while a syscall on it may
-//      still run (invariant 7 of DESIGN.md). Every operation holds a
+//      still run (invariant 7 in docs/design.md). Every operation holds a
 //      reference while it uses the fd; close() sets the closed bit (no new
 //      references) and the last reference to go releases the fd.
 //   2. Concurrent reads (and concurrent writes) on one Conn are serialised,

@@ -3,7 +3,7 @@
 // Why wrappers: errno is thread-local and glibc declares __errno_location()
 // `const`, so inside one function the compiler may compute errno's address
 // once and reuse it after the goroutine parked and resumed on another thread
-// — then it reads another thread's errno (pitfall 1 of DESIGN.md; llvm
+// — then it reads another thread's errno (pitfall 1 in docs/design.md; llvm
 // #98479). Each wrapper is a separate, non-inlined call that reads errno
 // right after its syscall, so no errno address outlives a call; the net code
 // never touches errno itself.

@@ -7,7 +7,7 @@
 // timeout. Each has exactly one waiter and one or two wakers (notify() and,
 // with a timeout, a runtime timer).
 //
-// The slot word (invariant 2 of DESIGN.md, as in PollDesc):
+// The slot word (invariant 2 in docs/design.md, as in PollDesc):
 //   kEmpty     nobody waits and nothing happened
 //   kNotified  notify() ran (terminal until reset())
 //   kTimedOut  the timer fired first

@@ -25,7 +25,7 @@
 //   syscall   its M runs a blocking() call without a P. → running again.
 //   dead      its stack is being released on g0. → idle.
 // All transitions go through cas_status(), which aborts on an illegal one
-// (invariant 1: a goroutine runs on at most one M; each wake-up resumes it
+// (invariant 1 in docs/design.md: a goroutine runs on at most one M; each wake-up resumes it
 // at most once).
 #pragma once
 
@@ -45,7 +45,7 @@ const char* to_string(GStatus status) noexcept;
 
 // The C++ runtime keeps the caught/uncaught exception state per thread; a
 // goroutine that parks inside a catch block and resumes on another thread
-// must take its state along (pitfall 9 of DESIGN.md). Layout of libsupc++'s
+// must take its state along (pitfall 9 in docs/design.md). Layout of libsupc++'s
 // and libc++abi's __cxa_eh_globals.
 struct EhGlobals {
   void* caught_exceptions = nullptr;

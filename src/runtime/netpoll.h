@@ -1,5 +1,5 @@
 // The netpoller: turns "the kernel marked this fd ready" into "the goroutine
-// that waits on it is runnable" (the heart of the seed's story).
+// that waits on it is runnable" (the heart of the seed's story, docs/design.md).
 //
 // The backend is chosen at build time, one file per platform mechanism, as
 // Go does (netpoll_epoll.cpp today; an io_uring backend would be another file

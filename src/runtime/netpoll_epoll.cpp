@@ -6,7 +6,7 @@
 // waits again, so no event needs re-arming (one epoll_ctl per connection).
 // The event's data carries the PollDesc's index and sequence number, never a
 // pointer: an event for a closed fd whose number was reused is recognised as
-// stale (pitfall 3 of DESIGN.md).
+// stale (pitfall 3 in docs/design.md).
 //
 // Timeouts use epoll_pwait2 (nanosecond timespec; kernel >= 5.11), falling
 // back to epoll_wait's milliseconds, rounded up, on older kernels (pitfall 5).

@@ -8,7 +8,7 @@
 // timer) and calls park(). The publication is made visible to wakers only by
 // the commit function, which runs on the scheduler's own stack *after* the
 // goroutine has been switched out — so a waker can never resume a goroutine
-// that is still running on its stack (invariant 1 of DESIGN.md). A waker
+// that is still running on its stack (invariant 1 in docs/design.md). A waker
 // that found the goroutine calls ready(g) exactly once.
 #pragma once
 

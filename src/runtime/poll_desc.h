@@ -6,7 +6,7 @@
 //   kPdReady readiness arrived and nobody consumed it yet
 //   kPdWait  a goroutine is about to park (it has not committed yet)
 //   G*       that goroutine is parked
-// It changes only by atomic exchange/CAS (invariant 2): a goroutine's failed
+// It changes only by atomic exchange/CAS (invariant 2 in docs/design.md): a goroutine's failed
 // read (EAGAIN) is followed by wait(), which consumes kPdReady if readiness
 // arrived in between, so no wake-up is lost. Transitions:
 //   waiter:  nil→wait (about to park), wait→G (commit, on g0), ready→nil

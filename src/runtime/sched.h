@@ -20,7 +20,7 @@
 //   * An M that finds no work gives up its P, then — after decrementing
 //     nmspinning — looks at every run queue once more (a StoreLoad pair with
 //     the submitter's "put on queue; load nmspinning"), so no wake-up is lost
-//     between its last look and its sleep (pitfall 2 of DESIGN.md).
+//     between its last look and its sleep (pitfall 2 in docs/design.md).
 //   * Then exactly one idle M blocks in the netpoller, with the earliest timer
 //     of all Ps as its timeout; the others sleep on their Note (invariant 5).
 //

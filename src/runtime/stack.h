@@ -6,9 +6,9 @@
 // stack is. Transparent huge pages are refused (MADV_NOHUGEPAGE): one huge
 // page would commit 2 MiB for a stack that touches 4 KiB.
 //
-// Overflow protection (invariant 6 of DESIGN.md) comes in two kinds:
+// Overflow protection (invariant 6 in docs/design.md) comes in two kinds:
 //   guarded — the stack has its own mapping with a PROT_NONE page below it.
-//     An overflow faults; the SIGSEGV handler (signals.cpp) names the
+//     An overflow faults; the SIGSEGV handler (proc.cpp) names the
 //     goroutine and aborts. Costs two kernel mappings per stack.
 //   canary  — past the guard budget (vm.max_map_count is 65530 by default,
 //     so 1,000,000 guarded stacks are impossible), stacks are carved from
@@ -16,7 +16,8 @@
 //     guard page under the whole slab. The top 64 bytes of every slab stack
 //     hold a canary word; an overflow of stack i runs down into the canary
 //     of stack i-1, which goroutine i checks every 8th time it switches out
-//     and when it exits (goroutine i-1 checks its own at every switch). Detection is then after the fact, but it stops the program with
+//     and when it exits (goroutine i-1 checks its own at every switch).
+//     Detection is then after the fact, but it stops the program with
 //     the goroutine's name before the damage spreads. (A frame that jumps
 //     over the canary with a large local array can escape it: that is what
 //     the guarded stacks, used first, are for.)

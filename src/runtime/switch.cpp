@@ -4,7 +4,7 @@
 // (the thread's own stack), which finishes what the goroutine asked for and
 // then picks the next one. Two jumps per switch instead of one, but every
 // decision is made off the goroutine's stack — the only way park() can
-// publish a goroutine to wakers after it stopped running (invariant 1).
+// publish a goroutine to wakers after it stopped running (invariant 1 in docs/design.md).
 //
 // Around each jump we carry the per-thread state a goroutine owns:
 //   * the C++ exception globals (caught/uncaught exceptions; pitfall 9),

@@ -7,7 +7,7 @@
 // looks for work (its own P first, others' while stealing), and the one M
 // that blocks in the netpoller uses the earliest `when` of all Ps as its
 // timeout, so an idle process with sleeping goroutines sleeps in one
-// epoll_wait (invariant 5).
+// epoll_wait (invariant 5 in docs/design.md).
 //
 // Unlike Go's timers (which run in the timer's P and delete lazily), a stopped
 // timer leaves its heap at once (O(log n) through its stored index): deadlines

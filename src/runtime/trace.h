@@ -1,5 +1,5 @@
 // Tracing: what the scheduler, the netpoller and the net and http layers do,
-// as timestamped events, so that a person can watch the seed's story happen
+// as timestamped events, so that a person can watch the seed's story (docs/design.md) happen
 // for each request (the debug layer's "request journey", `gofer serve
 // --explain`, /debug/trace for Perfetto).
 //

@@ -6,7 +6,7 @@
 // releases it, and calls unpark() exactly once. The race between "published"
 // and "asleep" is settled by one atomic word (see the states below), so a
 // wakeup that arrives before the goroutine is switched out is never lost
-// (DESIGN.md invariant 2) and ready() is called only for a goroutine that is
+// (invariant 2 in docs/design.md) and ready() is called only for a goroutine that is
 // really parked (invariant 1).
 //
 // Rejected: parking with the queue lock held and releasing it in the park

@@ -1,4 +1,4 @@
-// DESIGN.md's performance rule: a keep-alive request in steady state costs
+// The performance rule of docs/design.md: a keep-alive request in steady state costs
 // one read, one write and no heap allocation. A counting operator new (this
 // test binary replaces the global one) checks the allocations; the read
 // syscalls come from /proc/self/io (syscr) of the server process. (Writes

@@ -1,4 +1,4 @@
-// Close (invariant 7 of DESIGN.md; Go's "use of closed network
+// Close (invariant 7 in docs/design.md; Go's "use of closed network
 // connection"): close() from another goroutine wakes every goroutine parked
 // on the fd with errc::closed; an fd is closed exactly once and only after
 // the last operation on it finished; a second close is an error value.

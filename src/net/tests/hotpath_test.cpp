@@ -1,4 +1,4 @@
-// The hot path of DESIGN.md: a read or write on a ready fd costs one
+// The hot path in docs/design.md: a read or write on a ready fd costs one
 // syscall and no heap allocation. A binary of its own, because it replaces
 // the global operator new to count allocations.
 #include <gtest/gtest.h>

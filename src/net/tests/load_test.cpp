@@ -63,7 +63,7 @@ TEST(Load, TenThousandConcurrentEchoConnections) {
   });
 }
 
-// Invariant 5 (idle is idle): 10,000 idle connections, each with a goroutine
+// Invariant 5 in docs/design.md (idle is idle): 10,000 idle connections, each with a goroutine
 // parked in read, cost ~0 CPU — the netpoller sleeps in epoll_wait.
 TEST(Load, IdleConnectionsCostNoCpu) {
   const int kConns = 10'000 / kScale;
@@ -92,7 +92,7 @@ TEST(Load, IdleConnectionsCostNoCpu) {
   });
 }
 
-// Pitfall 4 of DESIGN.md (accept storms on EMFILE): with the fd limit
+// Pitfall 4 in docs/design.md (accept storms on EMFILE): with the fd limit
 // reached, accept backs off (5 ms → 1 s) instead of spinning; connections
 // already open keep being served; once fds are freed, the queued
 // connections are accepted.

@@ -1,4 +1,4 @@
-// Invariant 4 of DESIGN.md: a goroutine resumes on whatever thread runs it
+// Invariant 4 in docs/design.md: a goroutine resumes on whatever thread runs it
 // next; code must not keep a thread-local address across a switch. Built at
 // -O2 (this target always is), so a cached TLS address would show here.
 #include <gtest/gtest.h>
@@ -58,7 +58,7 @@ TEST(Migration, GoroutineSeesTheCurrentThreadsStateAfterEachSwitch) {
   EXPECT_GT(migrations.load(), 0);
 }
 
-// Pitfall 9: the caught-exception state is per thread in the C++ runtime; a
+// Pitfall 9 (docs/design.md): the caught-exception state is per thread in the C++ runtime; a
 // goroutine that parks inside a catch block and resumes elsewhere must still
 // see its own exception.
 TEST(Migration, ExceptionStateTravelsWithTheGoroutine) {

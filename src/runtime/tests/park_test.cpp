@@ -1,6 +1,6 @@
 // park()/ready() (the runtime's hooks for sync, chan and net) under stress:
 // 100,000 goroutines over all Ps parking and being woken in random order by
-// other goroutines. Checks invariant 1: every wake-up resumes its goroutine
+// other goroutines. Checks invariant 1 in docs/design.md: every wake-up resumes its goroutine
 // exactly once, and none is lost.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Invariant 6: a stack overflow never corrupts memory silently. A guarded
+// Invariant 6 in docs/design.md: a stack overflow never corrupts memory silently. A guarded
 // stack faults on its guard page; a slab stack (used once the guard budget
 // derived from vm.max_map_count is spent) trips its neighbour's canary. Both
 // stop the program with a message that names the goroutine (checked in a

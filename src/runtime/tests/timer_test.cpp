@@ -1,4 +1,4 @@
-// Runtime timers and sleep: ordering, stop/reset, and invariant 5 (idle is
+// Runtime timers and sleep: ordering, stop/reset, and invariant 5 in docs/design.md (idle is
 // idle: a process whose goroutines all sleep uses ~0 CPU).
 #include <gtest/gtest.h>
 #include <sys/resource.h>

@@ -1,0 +1,77 @@
+# Fails when a file of the repository cites an invariant or a pitfall that
+# docs/design.md does not number, cites one without naming docs/design.md
+# anywhere in the file, or cites a design document that is not in the
+# repository. Run by CTest (test design_refs):
+#   cmake -DROOT=<source dir> -P cmake/check_design_refs.cmake
+
+cmake_minimum_required(VERSION 3.25)
+file(READ "${ROOT}/docs/design.md" design)
+# The numbered entries of a section: lines "N. **…" between its heading and
+# the next one.
+function(numbers_of heading out)
+  string(FIND "${design}" "## ${heading}" start)
+  if(start EQUAL -1)
+    message(FATAL_ERROR "docs/design.md has no section '## ${heading}'")
+  endif()
+  string(SUBSTRING "${design}" ${start} -1 section)
+  string(SUBSTRING "${section}" 3 -1 rest)
+  string(FIND "${rest}" "\n## " next)
+  if(NOT next EQUAL -1)
+    string(SUBSTRING "${rest}" 0 ${next} section)
+  endif()
+  string(REGEX MATCHALL "\n[0-9]+\\. \\*\\*" entries "${section}")
+  set(nums "")
+  foreach(e IN LISTS entries)
+    string(REGEX REPLACE "[^0-9]" "" n "${e}")
+    list(APPEND nums ${n})
+  endforeach()
+  set(${out} ${nums} PARENT_SCOPE)
+endfunction()
+numbers_of("Invariants" invariants)
+numbers_of("Pitfalls" pitfalls)
+
+file(GLOB_RECURSE files RELATIVE "${ROOT}"
+     "${ROOT}/src/*" "${ROOT}/include/*" "${ROOT}/apps/*" "${ROOT}/examples/*"
+     "${ROOT}/bench/*" "${ROOT}/fuzz/*.cpp" "${ROOT}/fuzz/*.txt" "${ROOT}/tests/*.mjs"
+     "${ROOT}/tests/*.sh" "${ROOT}/scripts/*" "${ROOT}/cmake/*.cmake" "${ROOT}/*.md"
+     "${ROOT}/CMakeLists.txt")
+list(FILTER files EXCLUDE REGEX "node_modules/|^cmake/check_design_refs\\.cmake$")
+set(problems "")
+foreach(f IN LISTS files)
+  file(STRINGS "${ROOT}/${f}" lines REGEX "[Ii]nvariants? \\(?[0-9]|[Pp]itfalls? [0-9]|DESIGN\\.md")
+  if(NOT lines)
+    continue()
+  endif()
+  file(READ "${ROOT}/${f}" text)
+  string(FIND "${text}" "docs/design.md" names_design)
+  foreach(line IN LISTS lines)
+    if(line MATCHES "DESIGN\\.md")
+      list(APPEND problems "${f}: cites DESIGN.md, which is not in the repository: ${line}")
+    endif()
+    foreach(kind invariant pitfall)
+      string(SUBSTRING ${kind} 0 1 first)
+      string(TOUPPER ${first} upper)
+      string(SUBSTRING ${kind} 1 -1 tail)
+      string(REGEX MATCHALL "[${first}${upper}]${tail}s? \\(?[0-9]+( and [0-9]+)?" refs "${line}")
+      foreach(ref IN LISTS refs)
+        string(REGEX MATCHALL "[0-9]+" nums "${ref}")
+        foreach(n IN LISTS nums)
+          if(NOT n IN_LIST ${kind}s)
+            list(APPEND problems "${f}: ${kind} ${n} is not in docs/design.md: ${line}")
+          endif()
+        endforeach()
+        if(names_design EQUAL -1 AND NOT f STREQUAL "docs/design.md")
+          list(APPEND problems "${f}: cites ${kind}s without naming docs/design.md: ${line}")
+        endif()
+      endforeach()
+    endforeach()
+  endforeach()
+endforeach()
+
+if(problems)
+  list(JOIN problems "\n" text)
+  message(FATAL_ERROR "design references that do not resolve:\n${text}")
+endif()
+list(LENGTH invariants ni)
+list(LENGTH pitfalls np)
+message(STATUS "design references resolve (${ni} invariants, ${np} pitfalls in docs/design.md)")
