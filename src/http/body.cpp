@@ -25,18 +25,15 @@ void ConnBody::start(const Framing& framing) {
 
 Error ConnBody::fill() {
   ServedConn& c = *conn_;
-  if (c.rlen == c.rcap) {
-    // Room first: drop what the body already consumed (the head stays).
-    std::size_t base = c.head_end;
-    if (c.rpos > base) {
-      std::memmove(c.rbuf + base, c.rbuf + c.rpos, c.rlen - c.rpos);
-      c.rlen -= c.rpos - base;
-      c.rpos = base;
+  ReadBuffer& rb = c.rbuf;
+  if (rb.full()) {
+    rb.compact_after_head();
+    if (rb.full()) {
+      if (Error err = c.grow_read_buffer()) return err;
     }
-    if (c.rlen == c.rcap) c.grow_read_buffer();
   }
-  auto [n, err] = c.conn.read(std::span<char>(c.rbuf + c.rlen, c.rcap - c.rlen));
-  c.rlen += n;
+  auto [n, err] = c.io().read(rb.free_space());
+  rb.commit(n);
   if (err == net::errc::eof)
     return make_error_code(std::errc::connection_aborted);  // unexpected EOF
   return err;
@@ -50,7 +47,7 @@ Result<std::size_t> ConnBody::read(std::span<char> buf) {
   if (continue_pending_) {
     continue_pending_ = false;
     if (!c.response.wrote_header()) {
-      auto [n, err] = c.conn.write(std::string_view("HTTP/1.1 100 Continue\r\n\r\n"));
+      auto [n, err] = c.io().write("HTTP/1.1 100 Continue\r\n\r\n");
       if (err) return {0, sticky_ = err};
     }
   }
@@ -58,12 +55,12 @@ Result<std::size_t> ConnBody::read(std::span<char> buf) {
 
   std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, buf.size()));
   std::size_t n;
-  if (c.rpos < c.rlen) {
-    n = std::min(want, c.rlen - c.rpos);
-    std::memcpy(buf.data(), c.rbuf + c.rpos, n);
-    c.rpos += n;
+  if (c.rbuf.buffered() > 0) {
+    n = std::min(want, c.rbuf.buffered());
+    std::memcpy(buf.data(), c.rbuf.unconsumed().data(), n);
+    c.rbuf.consume(n);
   } else {
-    auto [got, err] = c.conn.read(buf.first(want));
+    auto [got, err] = c.io().read(buf.first(want));
     if (err) {
       sticky_ = err == net::errc::eof ? make_error_code(std::errc::connection_aborted) : err;
       return {0, sticky_};
@@ -79,27 +76,30 @@ Result<std::size_t> ConnBody::read(std::span<char> buf) {
   return {n, {}};
 }
 
+// Chunk data is kept as an offset into the read buffer, not a view, so
+// that fill() may move or grow the buffer; it is handed out before the
+// decoder runs again (read_buffer.h).
 Result<std::size_t> ConnBody::read_chunked(std::span<char> buf) {
   ServedConn& c = *conn_;
+  ReadBuffer& rb = c.rbuf;
   for (;;) {
     if (data_len_ > 0) {
       std::size_t n = std::min(data_len_, buf.size());
-      std::memcpy(buf.data(), c.rbuf + data_off_, n);
+      std::memcpy(buf.data(), rb.data() + data_off_, n);
       data_off_ += n;
       data_len_ -= n;
       bytes_ += n;
       return {n, {}};
     }
-    std::string_view input(c.rbuf + c.rpos, c.rlen - c.rpos);
-    ChunkedResult res = chunked_.decode(input, c.bufs->trailers);
+    ChunkedResult res = chunked_.decode(rb.unconsumed(), rb.trailer_slots());
     switch (res.status) {
       case ChunkedStatus::data:
-        data_off_ = static_cast<std::size_t>(res.data.data() - c.rbuf);
+        data_off_ = static_cast<std::size_t>(res.data.data() - rb.data());
         data_len_ = res.data.size();
-        c.rpos += res.consumed;
+        rb.consume(res.consumed);
         continue;
       case ChunkedStatus::done:
-        c.rpos += res.consumed;
+        rb.consume(res.consumed);
         c.request.trailers = res.trailers;
         finished_ = true;
         c.body_finished();
@@ -108,7 +108,7 @@ Result<std::size_t> ConnBody::read_chunked(std::span<char> buf) {
         c.response.set_close_after();
         return {0, sticky_ = make_error_code(std::errc::bad_message)};
       case ChunkedStatus::incomplete:
-        c.rpos += res.consumed;
+        rb.consume(res.consumed);
         if (Error err = fill()) return {0, sticky_ = err};
         continue;
     }

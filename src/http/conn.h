@@ -2,10 +2,12 @@
 // Private to the http layer (server.cpp, conn.cpp, response.cpp, body.cpp).
 //
 // Buffers belong to the connection and are reused for every request on it:
-// the read buffer holds the request head (the Request's views point into
-// it) and any pipelined bytes after it; the write buffer holds the response
-// head and, while it fits, the body. A steady-state keep-alive request costs
-// one read and one write, and allocates nothing.
+// the read buffer (read_buffer.h) holds the request head (the Request's
+// views point into it) and any pipelined bytes after it; the response's
+// write buffer holds the response head and, while it fits, the body. A
+// steady-state keep-alive request costs one read and one writev, and
+// allocates nothing. Every socket operation goes through ConnIO
+// (conn_io.h).
 #pragma once
 
 #include <atomic>
@@ -17,25 +19,12 @@
 #include "gofer/http/server.h"
 #include "gofer/net.h"
 #include "gofer/sync.h"
+#include "http/conn_io.h"
+#include "http/read_buffer.h"
 
 namespace gofer::http::detail {
 
 struct ServerState;
-
-// What an active connection reads into: its read buffer and the head's
-// fields (views into it), in one block from a pool that keeps a few blocks
-// and gives the pages of the others back to the OS (conn_buffers.cpp) — so
-// that connections parked idle by the thousand leave no memory behind.
-struct ConnBuffers {
-  static constexpr std::size_t kReadBytes = 8 << 10;
-  static constexpr std::size_t kMaxHeaderFields = 100;
-  char read[kReadBytes];  // not initialised
-  Header headers[kMaxHeaderFields];
-  Header trailers[16];  // a chunked body's trailer fields
-
-  static ConnBuffers* acquire();
-  static void release(ConnBuffers* b) noexcept;
-};
 
 // The request body as the handler reads it: Content-Length or chunked,
 // taking bytes left in the read buffer first, then from the socket.
@@ -55,7 +44,8 @@ class ConnBody final : public Body {
 
  private:
   Result<std::size_t> read_chunked(std::span<char> buf);
-  // Makes sure the read buffer has new bytes after `pending`; false on error.
+  // Reads more bytes into the read buffer, making room first (dropping what
+  // the body consumed, then growing). An early EOF is connection_aborted.
   Error fill();
 
   struct ServedConn* conn_;
@@ -82,32 +72,37 @@ class ConnResponse final : public ResponseWriter {
   void reset(bool head_request, bool keep_alive, int proto_minor);
   // After the handler: sends what is left (headers if never sent, the
   // buffered body with Content-Length, or the final chunk).
-  Error finish();
+  [[nodiscard]] Error finish();
   bool wrote_header() const noexcept { return header_sent_; }
   bool close_after() const noexcept { return close_after_; }
   void set_close_after() noexcept { close_after_ = true; }
   int status() const noexcept { return status_; }
   std::uint64_t body_bytes() const noexcept { return body_written_; }
   std::uint64_t bytes_out() const noexcept { return bytes_out_; }
+  // A connection parked idle keeps no buffer.
+  void release_buffers() noexcept;
 
  private:
-  // Formats the status line and header fields into the write buffer.
+  // Formats the status line and header fields into head_.
   void write_head(bool final_body_known);
   // Sends a 1xx interim response at once (RFC 9110 §15.2).
   void write_informational(int code);
-  // Into `head`: the status line and the handler's fields, without
+  // Into head_: the status line and the handler's fields, without
   // Transfer-Encoding (the server decides it) and, unless asked, without
   // Content-Length.
-  void append_status_and_fields(std::string& head, int code, bool with_content_length) const;
+  void append_status_and_fields(int code, bool with_content_length);
   Error send_buffered();
 
   struct ServedConn* conn_;
   HeaderMap header_;
+  // The write buffer: reused by every response on the connection.
+  std::string head_;  // the response head, once formatted, until sent
+  std::string body_;  // body bytes not yet sent
   int status_ = 0;
   bool head_request_ = false;
   bool keep_alive_ = true;
   int proto_minor_ = 1;
-  bool header_sent_ = false;  // head formatted into the write buffer
+  bool header_sent_ = false;  // head formatted into head_
   bool chunked_ = false;
   bool close_after_ = false;
   bool body_allowed_ = true;
@@ -141,42 +136,49 @@ struct ServedConn final : RequestContextSource {
   // The body reached its end: watch now if the context was asked for.
   void body_finished();
 
-  // Reads more bytes into the read buffer (growing it up to the limit).
-  // Returns bytes read, or an error (EOF, timeout, closed).
-  Result<std::size_t> read_more();
-  // Doubles the read buffer while a request is being served, moving the
-  // Request's views (and the parser's) along with the bytes.
-  void grow_read_buffer();
+  // Where every socket operation goes.
+  ConnIO& io() noexcept { return *io_; }
+  // Grows the read buffer, moving the Request's views (and the parsed
+  // head's) along with the bytes.
+  [[nodiscard]] Error grow_read_buffer();
 
   std::shared_ptr<ServerState> server;
-  net::Conn conn;
-  int fd = -1;  // conn's fd number, for the trace (runtime/trace.h)
-
-  // Read buffer: [0, rlen) holds bytes received; the current request's head
-  // starts at 0 and `rpos` is where unconsumed bytes (body, next request)
-  // start.
-  char* rbuf = nullptr;  // bufs->read, or grown.get() once a head outgrew it
-  std::size_t rcap = 0;
-  std::size_t rlen = 0;
-  std::size_t rpos = 0;
-  std::size_t head_end = 0;  // end of the current request's head
-
-  std::string wbuf;  // response body bytes not yet written
-  std::string head;  // the response head, once formatted
-
+  net::Conn conn;  // the socket (its address; I/O goes through io())
+  int fd = -1;     // conn's fd number, for the trace (runtime/trace.h)
+  ReadBuffer rbuf;
   Request request;
   ConnBody body{this};
   ConnResponse response{this};
-  // The read buffer and the parsed head's fields, from a pool; none while
-  // the connection is parked idle.
-  ConnBuffers* bufs = nullptr;
-  std::unique_ptr<char[]> grown;  // a read buffer larger than bufs->read
 
   // Idle between requests (Shutdown closes such connections at once).
+  // Relaxed: a hint for shutdown, which looks again until the connection is
+  // gone; the close it triggers is what the connection's goroutine sees.
   std::atomic<bool> idle{false};
   std::uint64_t requests = 0;
 
  private:
+  // What became of the wait for a request.
+  enum class Next { request, closed, parked };
+  // Waits for the next request's head and parses it: `request` with `head`
+  // and `framing` set; `closed` when the connection ends without one (after
+  // answering a malformed head); `parked` when it stayed idle.
+  Next read_request(RequestHead& head, Framing& framing, net::Deadline last_request_end);
+  // Before the first byte of a request: the idle (or, on a new connection,
+  // read-header) deadline, and whether reaching it parks rather than
+  // closes. False when the server is shutting down.
+  struct IdleWait {
+    net::Deadline idle_deadline{};  // when the connection is closed
+    bool park_at_deadline = false;  // the deadline set is the earlier park time
+  };
+  bool begin_idle_wait(IdleWait& wait, net::Deadline last_request_end);
+  // Serves the request read_request returned; false when the connection
+  // ends after it. `ended`: when the response was sent.
+  bool serve_request(const RequestHead& head, const Framing& framing, net::Deadline& ended);
+  // Points the Request at the head's bytes and resets body and response.
+  void start_request(const RequestHead& head, const Framing& framing, bool keep_alive);
+  // Runs the handler; false if it threw (Go's recovered panic).
+  bool run_handler();
+
   // The watch (Go's backgroundRead): while the handler runs with nothing
   // left to read, one goroutine reads on; EOF or an error means the client
   // is gone and cancels the request's context, bytes are the next
@@ -190,14 +192,22 @@ struct ServedConn final : RequestContextSource {
   // (End::parked). `idle_deadline`: when the idle timeout ends it.
   void park_idle(net::Deadline idle_deadline);
 
-  // 0: not made, 1: being made, 2: made (then ctx and cancel are set and
-  // only read until end_request_context, after the handler returned).
+  NetConnIO net_io_{conn};
+  ConnIO* io_ = &net_io_;
+
   // Set by park_idle for the goroutine the poller starts: the idle timeout
   // runs on from where it was, it does not start over.
   bool resumed_ = false;
   net::Deadline parked_idle_deadline_{};
 
-  std::atomic<int> ctx_state_{0};
+  // The request's context, made on first use by request_context().
+  enum class ContextState : int {
+    none,    // not made (the handler never asked)
+    making,  // one goroutine is making it; others wait for `made`
+    made,    // ctx_ and cancel_ are set and only read until
+             // end_request_context, after the handler returned
+  };
+  std::atomic<ContextState> ctx_state_{ContextState::none};
   Context ctx_;
   CancelFunc cancel_;
   std::uint64_t serve_goid_ = 0;  // the connection's goroutine
@@ -211,7 +221,7 @@ struct ServedConn final : RequestContextSource {
 
 // Writes a response to a request the server could not parse, then the
 // caller closes the connection.
-void write_error_response(net::Conn& conn, int code, std::string_view reason);
+void write_error_response(ConnIO& io, int code, std::string_view reason);
 
 // The Date header value for now ("Mon, 02 Jan 2006 15:04:05 GMT"),
 // formatted at most once a second per thread.

@@ -61,7 +61,7 @@ __attribute__((noinline)) std::string_view http_date_now() {
 
 void ConnResponse::reset(bool head_request, bool keep_alive, int proto_minor) {
   header_.clear();
-  conn_->wbuf.clear();
+  body_.clear();
   status_ = 0;
   head_request_ = head_request;
   keep_alive_ = keep_alive;
@@ -73,6 +73,12 @@ void ConnResponse::reset(bool head_request, bool keep_alive, int proto_minor) {
   declared_length_ = -1;
   body_written_ = 0;
   bytes_out_ = 0;
+}
+
+void ConnResponse::release_buffers() noexcept {
+  std::string().swap(head_);
+  std::string().swap(body_);
+  header_ = HeaderMap();
 }
 
 void ConnResponse::write_header(int code) {
@@ -88,8 +94,8 @@ void ConnResponse::write_header(int code) {
   if (!cl.empty() && !parse_length(cl, &declared_length_)) header_.del("Content-Length");
 }
 
-void ConnResponse::append_status_and_fields(std::string& head, int code,
-                                            bool with_content_length) const {
+void ConnResponse::append_status_and_fields(int code, bool with_content_length) {
+  std::string& head = head_;
   head.clear();
   head.append("HTTP/1.1 ");
   append_int(head, static_cast<std::uint64_t>(code));
@@ -115,17 +121,16 @@ void ConnResponse::write_informational(int code) {
   // The header fields set so far go along (103 Early Hints' Link fields);
   // they stay set for the final response too, as in Go.
   // Content-Length describes the final response's body, not this one's.
-  std::string& head = conn_->head;
-  append_status_and_fields(head, code, /*with_content_length=*/false);
-  head.append("\r\n");
-  auto [n, err] = conn_->conn.write(std::string_view(head));
+  append_status_and_fields(code, /*with_content_length=*/false);
+  head_.append("\r\n");
+  auto [n, err] = conn_->io().write(head_);
   bytes_out_ += n;
   if (err) close_after_ = true;
 }
 
 void ConnResponse::write_head(bool final_body_known) {
-  std::string& head = conn_->head;
-  append_status_and_fields(head, status_, body_allowed_);
+  std::string& head = head_;
+  append_status_and_fields(status_, body_allowed_);
   if (!header_.has("Date")) {
     head.append("Date: ");
     head.append(http_date_now());
@@ -133,7 +138,7 @@ void ConnResponse::write_head(bool final_body_known) {
   }
   if (body_allowed_ && !header_.has("Content-Type") && body_written_ > 0) {
     head.append("Content-Type: ");
-    head.append(detect_content_type(conn_->wbuf));
+    head.append(detect_content_type(body_));
     head.append("\r\n");
   }
   if (body_allowed_ && declared_length_ < 0) {
@@ -167,8 +172,8 @@ void ConnResponse::write_head(bool final_body_known) {
 }
 
 Error ConnResponse::send_buffered() {
-  std::string& body = conn_->wbuf;
-  std::string& head = conn_->head;
+  std::string& body = body_;
+  std::string& head = head_;
   iovec iov[4];
   int n = 0;
   char size_line[24];
@@ -187,7 +192,7 @@ Error ConnResponse::send_buffered() {
   }
   Error err;
   if (n > 0) {
-    auto [sent, e] = conn_->conn.writev(std::span<const iovec>(iov, n));
+    auto [sent, e] = conn_->io().writev(std::span<const iovec>(iov, n));
     bytes_out_ += sent;
     err = e;
   }
@@ -207,8 +212,8 @@ Result<std::size_t> ConnResponse::write(std::string_view data) {
   }
   body_written_ += n;
   if (head_request_) return {n, err};
-  conn_->wbuf.append(data.data(), n);
-  if (conn_->wbuf.size() > kMaxBuffered) {
+  body_.append(data.data(), n);
+  if (body_.size() > kMaxBuffered) {
     if (!header_sent_) write_head(false);
     if (Error e = send_buffered()) return {n, e};
   }
@@ -237,7 +242,7 @@ Error ConnResponse::finish() {
   Error err = send_buffered();
   if (err) return err;
   if (chunked_) {
-    auto [sent, e] = conn_->conn.write(std::string_view("0\r\n\r\n"));
+    auto [sent, e] = conn_->io().write("0\r\n\r\n");
     bytes_out_ += sent;
     return e;
   }

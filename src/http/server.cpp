@@ -138,8 +138,9 @@ void close_listeners_and(detail::ServerState& s, bool all_conns) {
   std::lock_guard lock(s.mu);
   for (net::Listener* l : s.listeners) l->close();
   for (detail::ServedConn* c : s.conns) {
-    // Closing from here wakes the connection's goroutine with errc::closed.
-    if (all_conns || c->idle.load()) c->conn.close();
+    // Closing from here wakes the connection's goroutine with errc::closed
+    // (a connection closed already says errc::closed too: nothing to do).
+    if (all_conns || c->idle.load()) (void)c->io().close();
   }
 }
 

@@ -1,4 +1,4 @@
-// The pool of ConnBuffers (conn.h).
+// ReadBuffer (read_buffer.h) and the pool of its ConnBuffers blocks.
 //
 // Blocks come from slabs mapped with mmap and are never unmapped (like the
 // goroutine stacks' address ranges). A released block stays "hot" — pages
@@ -9,6 +9,7 @@
 // connections left 8–11 KiB each behind in the malloc heap.
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -16,7 +17,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "http/conn.h"
+#include "http/read_buffer.h"
 
 #if defined(GOFER_ASAN)
 #include <sanitizer/asan_interface.h>
@@ -102,6 +103,51 @@ void ConnBuffers::release(ConnBuffers* b) noexcept {
   poison(block);
   std::lock_guard lock(p.mu);
   p.cold.push_back(block);
+}
+
+void ReadBuffer::acquire(std::size_t limit) {
+  limit_ = std::max(limit, ConnBuffers::kReadBytes);
+  if (data_ != nullptr) return;
+  block_ = ConnBuffers::acquire();
+  data_ = block_->read;
+  cap_ = ConnBuffers::kReadBytes;
+}
+
+void ReadBuffer::release() noexcept {
+  if (block_ != nullptr) ConnBuffers::release(block_);
+  block_ = nullptr;
+  grown_.reset();
+  data_ = nullptr;
+  cap_ = len_ = pos_ = head_end_ = 0;
+}
+
+void ReadBuffer::start_next() noexcept {
+  if (pos_ > 0) {
+    std::memmove(data_, data_ + pos_, len_ - pos_);
+    len_ -= pos_;
+    pos_ = 0;
+  }
+  head_end_ = 0;
+}
+
+void ReadBuffer::compact_after_head() noexcept {
+  if (pos_ > head_end_) {
+    std::memmove(data_ + head_end_, data_ + pos_, len_ - pos_);
+    len_ -= pos_ - head_end_;
+    pos_ = head_end_;
+  }
+}
+
+Result<ReadBuffer::Rebase> ReadBuffer::grow() {
+  if (cap_ >= limit_) return {{}, make_error_code(std::errc::no_buffer_space)};
+  std::size_t ncap = std::min(limit_, cap_ * 2);
+  auto nbuf = std::make_unique<char[]>(ncap);
+  std::memcpy(nbuf.get(), data_, len_);
+  Rebase rebase{data_, data_ + cap_, nbuf.get()};
+  grown_ = std::move(nbuf);
+  data_ = grown_.get();
+  cap_ = ncap;
+  return {rebase, {}};
 }
 
 }  // namespace gofer::http::detail
