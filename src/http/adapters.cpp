@@ -154,8 +154,8 @@ Handler timeout_handler(Handler handler, std::chrono::nanoseconds limit, std::st
     auto s = std::make_shared<TimeoutState>();
     s->storage.fill(r, s->request);
     s->request.set_context(ctx);
-    s->request.body_ = &s->guarded_body;
-    s->real_body = r.body_;
+    s->request.set_body(s->guarded_body);
+    s->real_body = &r.body();
 
     Chan<Empty> done = make_chan<Empty>();
     gofer::go([s, shared_handler, done] {
@@ -249,13 +249,13 @@ class MaxBytesBody final : public Body {
 Handler max_bytes_handler(Handler handler, std::int64_t max_bytes) {
   if (max_bytes < 0) max_bytes = 0;
   return [handler = std::move(handler), max_bytes](ResponseWriter& w, Request& r) {
-    MaxBytesBody limited(r.body_, max_bytes);
+    MaxBytesBody limited(&r.body(), max_bytes);
     struct Restore {
       Request& r;
-      Body* body;
-      ~Restore() { r.body_ = body; }
-    } restore{r, r.body_};
-    r.body_ = &limited;
+      Body& body;
+      ~Restore() { r.set_body(body); }
+    } restore{r, r.body()};
+    r.set_body(limited);
     handler(w, r);
   };
 }

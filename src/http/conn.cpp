@@ -169,7 +169,7 @@ void ServedConn::park_idle(net::Deadline idle_deadline) {
   server->parked.fetch_add(1, std::memory_order_relaxed);
   rbuf.release();
   response.release_buffers();
-  request.path_values_ = {};
+  RequestAccess::release_path_values(request);
   // The last touch of *this: from here the poller may start run() anywhere.
   io().go_when_readable(gofer::detail::Task([this] { run(this); }));
 }
@@ -305,10 +305,10 @@ void ServedConn::start_request(const RequestHead& head, const Framing& framing, 
                          ? -1
                          : static_cast<std::int64_t>(framing.content_length);
   r.remote_addr = conn.remote_addr();  // a handler may have changed it
-  r.path_values_.clear();
-  r.context_source_ = this;
+  RequestAccess::clear_path_values(r);
+  RequestAccess::set_context_source(r, this);
   body.start(framing);
-  r.body_ = &body;
+  r.set_body(body);
   response.reset(r.method == "HEAD", keep_alive, r.proto_minor);
 }
 

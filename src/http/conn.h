@@ -21,6 +21,7 @@
 #include "gofer/sync.h"
 #include "http/conn_io.h"
 #include "http/read_buffer.h"
+#include "http/request_access.h"
 
 namespace gofer::http::detail {
 

@@ -146,7 +146,7 @@ std::unique_ptr<TestRequest> new_request(std::string_view method, std::string_vi
   std::unique_ptr<TestRequest> r(new TestRequest());
   r->storage_ = std::make_unique<TestRequest::Storage>(body);
   r->storage_->request.fill(src, *r);
-  r->body_ = &r->storage_->body;
+  r->set_body(r->storage_->body);
   return r;
 }
 

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "gofer/http/server.h"
+#include "http/request_access.h"
 
 namespace gofer::http {
 namespace {
@@ -85,6 +86,10 @@ void Request::set_path_value(std::string_view name, std::string value) {
     }
   }
   path_values_.emplace_back(std::string(name), std::move(value));
+}
+
+const Context& Request::context() const {
+  return context_source_ != nullptr ? context_source_->request_context() : context_;
 }
 
 std::string_view Request::proto() const noexcept {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gofer/http/server.h"
+#include "http/request_access.h"
 
 namespace gofer::http::detail {
 
@@ -28,7 +29,7 @@ struct RequestStorage {
 
   // Copies every view of `from` into this storage and points `to`'s views
   // at the copies; the other fields of `to` (numbers, path values, remote
-  // address, context) are copied as they are. body_ is left to the caller.
+  // address, context) are copied as they are. the body is left to the caller.
   void fill(const Request& from, Request& to) {
     std::size_t total = from.method.size() + from.target.size() + from.path.size() +
                         from.raw_query.size() + from.host.size();
@@ -57,7 +58,7 @@ struct RequestStorage {
     to.content_length = from.content_length;
     to.remote_addr = from.remote_addr;
     to.set_context(from.context());  // the copy may outlive the connection
-    to.path_values_ = from.path_values_;
+    RequestAccess::copy_path_values(from, to);
   }
 };
 

@@ -20,6 +20,16 @@
 // goroutine that took it, before the switch, so lock hold times stay a few
 // instructions and the lock is never owned across fibres (which TSan's fiber
 // API would report). The price is one atomic exchange per wakeup.
+//
+// Why this machinery is in include/ rather than under src/sync: Chan<T> and
+// select are templates, and the parts they touch inline must be complete
+// here — ChanWaiter and SelectCaseRaw, because a blocked send, receive or
+// select keeps its waiters on the goroutine's own stack (no allocation per
+// operation), and ChanCore, because copying a Chan is an inline atomic
+// increment (retain/release) and len()/cap() are loads. Everything that
+// does not need to be inline (send, recv, close, select_go) is defined in
+// src/sync/chan.cpp. Rejected: an opaque ChanCore behind a pointer (an
+// out-of-line call per Chan copy and per len()).
 #pragma once
 
 #include <atomic>

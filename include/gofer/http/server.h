@@ -115,14 +115,8 @@ class Body {
 };
 
 namespace detail {
-// Makes a request's context on first use (the connection it came on).
-class RequestContextSource {
- public:
-  virtual const Context& request_context() = 0;
-
- protected:
-  ~RequestContextSource() = default;
-};
+class RequestContextSource;  // the connection a request came on (the server's)
+struct RequestAccess;        // the server's and httptest's way to Request's private fields
 }  // namespace detail
 
 class Request {
@@ -154,24 +148,27 @@ class Request {
   std::string_view proto() const noexcept;  // "HTTP/1.1"
 
   Body& body() { return *body_; }
+  // Replaces the body the handler reads (Go's `r.Body = …`, as
+  // max_bytes_handler does); `body` must outlive its use.
+  void set_body(Body& body) noexcept { body_ = &body; }
   // Done when the client goes away, the server shuts down or the handler
   // returns (Go's Request.Context). Made on first use, so a handler that
   // never asks costs nothing; from then on the server watches the
   // connection for the client going away, once the body has been read to
   // its end (as Go does: a read that finds EOF or a reset cancels it).
-  const Context& context() const {
-    return context_source_ != nullptr ? context_source_->request_context() : context_;
-  }
+  const Context& context() const;
   // Replaces the request's context (Go's WithContext, in place).
   void set_context(Context ctx) {
     context_ = std::move(ctx);
     context_source_ = nullptr;
   }
 
-  // For the server and tests.
+ private:
+  friend struct detail::RequestAccess;
   Body* body_ = nullptr;
   Context context_;
-  detail::RequestContextSource* context_source_ = nullptr;  // if set, has the context
+  // If set, the connection makes the context on first use (context_ unused).
+  detail::RequestContextSource* context_source_ = nullptr;
   std::vector<std::pair<std::string, std::string>> path_values_;
 };
 
@@ -274,9 +271,8 @@ class Server {
   std::size_t open_connections() const;
   ServerStats stats() const;
 
-  struct State;
-
  private:
+  struct State;
   std::unique_ptr<State> state_;
 };
 

@@ -311,7 +311,7 @@ TEST(TimeoutHandler, CancelledParentGives503WithoutBody) {
     Handler h = timeout_handler([release](ResponseWriter&, Request&) { release.recv(); }, 10s);
     auto r = new_request("GET", "/");
     auto [ctx, cancel] = with_cancel(background());
-    r->context_ = ctx;
+    r->set_context(ctx);
     gofer::go([cancel = cancel] {
       gofer::sleep_for(10ms);
       cancel();  // the client went away
@@ -355,7 +355,7 @@ TEST(MaxBytesHandler, ErrorIsStickyAndBodyIsRestored) {
   Body* inner_body = nullptr;
   Handler h = max_bytes_handler(
       [&](ResponseWriter&, Request& r) {
-        inner_body = r.body_;
+        inner_body = &r.body();
         char buf[4];
         auto first = r.body().read(buf);  // 3 allowed: gets 3, then the limit is hit
         EXPECT_EQ(first.value, 3u);
@@ -366,11 +366,11 @@ TEST(MaxBytesHandler, ErrorIsStickyAndBodyIsRestored) {
       },
       3);
   auto r = new_request("POST", "/", "abcdef");
-  Body* original = r->body_;
+  Body* original = &r->body();
   ResponseRecorder w;
   h(w, *r);
   EXPECT_NE(inner_body, original);
-  EXPECT_EQ(r->body_, original);
+  EXPECT_EQ(&r->body(), original);
 }
 
 }  // namespace
