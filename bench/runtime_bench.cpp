@@ -166,7 +166,9 @@ void BM_DeadlinePush(benchmark::State& state) {
         auto [c, derr] = gofer::net::dial("tcp", ln.addr().to_string(), std::chrono::seconds(5));
         if (derr) return state.SkipWithError("dial failed");
         for (auto _ : state) {
-          c.set_read_deadline(gofer::net::Clock::now() + std::chrono::milliseconds(250));
+          gofer::Error err =
+              c.set_read_deadline(gofer::net::Clock::now() + std::chrono::milliseconds(250));
+          benchmark::DoNotOptimize(err);
         }
       },
       {.procs = static_cast<int>(state.range(0))});

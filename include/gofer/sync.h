@@ -259,7 +259,8 @@ class Cond {
 //
 // Unlike x/sync (whose Acquire takes a context and fails when it is done),
 // acquire() has no way out: asking for more than `size`, or for a negative
-// weight, is a fatal error instead of a wait that could never end.
+// weight, throws std::invalid_argument (misuse, caught before anything
+// changed: error.h) instead of a wait that could never end.
 class Semaphore {
  public:
   explicit Semaphore(std::int64_t size) noexcept : size_(size) {}
@@ -267,9 +268,10 @@ class Semaphore {
   Semaphore& operator=(const Semaphore&) = delete;
 
   void acquire(std::int64_t n = 1);
-  bool try_acquire(std::int64_t n = 1) noexcept;
-  // Releasing more than is held is a fatal error.
-  void release(std::int64_t n = 1) noexcept;
+  bool try_acquire(std::int64_t n = 1);
+  // A negative weight throws std::invalid_argument. Releasing more than is
+  // held is a fatal error (the count is wrong already when it is seen).
+  void release(std::int64_t n = 1);
 
  private:
   const std::int64_t size_;

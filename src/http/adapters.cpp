@@ -110,7 +110,7 @@ class TimeoutWriter final : public ResponseWriter {
     std::lock_guard lock(s_.mu);
     if (!s_.err && s_.code == 0) s_.code = code;
   }
-  Result<std::size_t> write(std::string_view data) override {
+  WriteResult write(std::string_view data) override {
     std::lock_guard lock(s_.mu);
     if (s_.err) return {0, s_.err};
     if (s_.code == 0) s_.code = status_ok;

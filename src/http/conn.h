@@ -67,7 +67,7 @@ class ConnResponse final : public ResponseWriter {
   explicit ConnResponse(struct ServedConn* conn) : conn_(conn) {}
   HeaderMap& header() override { return header_; }
   void write_header(int code) override;
-  Result<std::size_t> write(std::string_view data) override;
+  WriteResult write(std::string_view data) override;
   Error flush() override;
 
   void reset(bool head_request, bool keep_alive, int proto_minor);

@@ -30,7 +30,7 @@ void ResponseRecorder::write_header(int code_) {
   snapshot_ = header_;
 }
 
-Result<std::size_t> ResponseRecorder::write(std::string_view data) {
+WriteResult ResponseRecorder::write(std::string_view data) {
   if (!wrote_header_) write_header(status_ok);
   if (body.empty() && !data.empty()) sniff(data);
   body.append(data);
@@ -51,7 +51,7 @@ Error ResponseRecorder::flush() {
   return {};
 }
 
-Result<std::size_t> ResponseRecorder::send_file(int fd, std::int64_t offset, std::size_t count) {
+WriteResult ResponseRecorder::send_file(int fd, std::int64_t offset, std::size_t count) {
   if (!wrote_header_) write_header(status_ok);
   std::size_t done = 0;
   char buf[64 << 10];

@@ -109,7 +109,7 @@ Result<std::string> Body::read_all(std::size_t limit) {
   }
 }
 
-Result<std::size_t> ResponseWriter::send_file(int fd, std::int64_t offset, std::size_t count) {
+WriteResult ResponseWriter::send_file(int fd, std::int64_t offset, std::size_t count) {
   char buf[16384];
   std::size_t done = 0;
   while (done < count) {

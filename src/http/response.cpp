@@ -201,7 +201,7 @@ Error ConnResponse::send_buffered() {
   return err;
 }
 
-Result<std::size_t> ConnResponse::write(std::string_view data) {
+WriteResult ConnResponse::write(std::string_view data) {
   if (status_ == 0) write_header(status_ok);
   if (!body_allowed_) return {0, make_error_code(std::errc::operation_not_permitted)};
   std::size_t n = data.size();

@@ -136,7 +136,8 @@ namespace {
 
 void close_listeners_and(detail::ServerState& s, bool all_conns) {
   std::lock_guard lock(s.mu);
-  for (net::Listener* l : s.listeners) l->close();
+  // A listener closed already (by another shutdown) says so: nothing to do.
+  for (net::Listener* l : s.listeners) (void)l->close();
   for (detail::ServedConn* c : s.conns) {
     // Closing from here wakes the connection's goroutine with errc::closed
     // (a connection closed already says errc::closed too: nothing to do).

@@ -121,7 +121,8 @@ Listener::Listener(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl))
 Listener::Listener(Listener&&) noexcept = default;
 Listener& Listener::operator=(Listener&&) noexcept = default;
 Listener::~Listener() {
-  if (impl_) close();
+  // A destructor has nobody to tell; close() fails only on a closed listener.
+  if (impl_) (void)close();
 }
 
 Result<Conn> Listener::accept() {

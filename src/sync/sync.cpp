@@ -8,6 +8,8 @@
 // need the StoreLoad ordering only seq_cst gives.
 #include "gofer/sync.h"
 
+#include <stdexcept>
+
 #include "gofer/runtime.h"
 #include "sync/parker.h"
 #include "sync/wait_list.h"
@@ -375,8 +377,9 @@ void Cond::broadcast() noexcept {
 // Semaphore
 
 void Semaphore::acquire(std::int64_t n) {
-  if (n < 0) detail::fatal("semaphore: acquire of a negative weight");
-  if (n > size_) detail::fatal("semaphore: acquire of more than the semaphore's size");
+  if (n < 0) throw std::invalid_argument("semaphore: acquire of a negative weight");
+  if (n > size_)
+    throw std::invalid_argument("semaphore: acquire of more than the semaphore's size");
   mu_.lock();
   if (size_ - cur_ >= n && waiters_.head == nullptr) {
     cur_ += n;
@@ -391,8 +394,8 @@ void Semaphore::acquire(std::int64_t n) {
   detail::park(w.parker, runtime::WaitReason::semaphore);
 }
 
-bool Semaphore::try_acquire(std::int64_t n) noexcept {
-  if (n < 0) detail::fatal("semaphore: acquire of a negative weight");
+bool Semaphore::try_acquire(std::int64_t n) {
+  if (n < 0) throw std::invalid_argument("semaphore: acquire of a negative weight");
   std::lock_guard<std::mutex> lock(mu_);
   if (size_ - cur_ >= n && waiters_.head == nullptr) {
     cur_ += n;
@@ -401,8 +404,8 @@ bool Semaphore::try_acquire(std::int64_t n) noexcept {
   return false;
 }
 
-void Semaphore::release(std::int64_t n) noexcept {
-  if (n < 0) detail::fatal("semaphore: release of a negative weight");
+void Semaphore::release(std::int64_t n) {
+  if (n < 0) throw std::invalid_argument("semaphore: release of a negative weight");
   mu_.lock();
   cur_ -= n;
   if (cur_ < 0) {

@@ -42,11 +42,11 @@ class ResponseRecorder final : public ResponseWriter {
   // Records the first code; later calls are ignored, as a server does.
   // Throws std::invalid_argument for a code outside 100..999 (Go panics).
   void write_header(int code) override;
-  Result<std::size_t> write(std::string_view data) override;
+  WriteResult write(std::string_view data) override;
   Error flush() override;
   // Reads `count` bytes of `fd` from `offset` (pread) into body; returns
   // how many it got, fewer at the end of the file.
-  Result<std::size_t> send_file(int fd, std::int64_t offset, std::size_t count) override;
+  WriteResult send_file(int fd, std::int64_t offset, std::size_t count) override;
 
   bool wrote_header() const noexcept { return wrote_header_; }
   // The header as it was when the response started (write_header or the

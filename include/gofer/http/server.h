@@ -172,6 +172,19 @@ class Request {
   std::vector<std::pair<std::string, std::string>> path_values_;
 };
 
+// What ResponseWriter::write and send_file return: the bytes taken, and an
+// error. Unlike Result it is not [[nodiscard]]: a handler may write and move
+// on, as Go's handlers ignore the error of ResponseWriter.Write — a failed
+// write means the client is gone or too slow, and the server sees the same
+// error on the connection and ends it. A handler that produces a long body
+// checks it to stop early.
+struct WriteResult {
+  std::size_t value = 0;
+  Error err{};
+
+  explicit operator bool() const noexcept { return !err; }
+};
+
 // How a handler answers (Go's http.ResponseWriter).
 class ResponseWriter {
  public:
@@ -186,13 +199,13 @@ class ResponseWriter {
   virtual void write_header(int code) = 0;
   // Appends body bytes. The response is buffered; if the whole body fits in
   // the buffer it is sent with Content-Length, otherwise chunked.
-  virtual Result<std::size_t> write(std::string_view data) = 0;
+  virtual WriteResult write(std::string_view data) = 0;
   // Sends what is buffered now.
   virtual Error flush() = 0;
   // Appends `count` bytes of the open file `fd` from `offset` to the body.
   // The server sends them with sendfile(2) (no copy through user space)
   // once the headers are out; this default reads and writes.
-  virtual Result<std::size_t> send_file(int fd, std::int64_t offset, std::size_t count);
+  virtual WriteResult send_file(int fd, std::int64_t offset, std::size_t count);
 };
 
 using Handler = std::function<void(ResponseWriter&, Request&)>;

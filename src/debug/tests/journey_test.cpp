@@ -117,13 +117,13 @@ void with_traced_server(const std::function<void(int port, int listener_fd)>& bo
         gofer::WaitGroup wg;
         wg.add(1);
         gofer::go([&] {
-          server.serve(ln);
+          EXPECT_EQ(server.serve(ln), http::errc::server_closed);
           wg.done();
         });
         if (trace) debug::start_tracing();
         body(port, listener_fd);
         if (trace) debug::stop_tracing();
-        server.shutdown(net::Clock::now() + 2s);
+        EXPECT_FALSE(server.shutdown(net::Clock::now() + 2s));
         wg.wait();
       },
       {.procs = 2});

@@ -98,7 +98,7 @@ TEST(HttptestRecorder, RecordsLikeAServer) {
   EXPECT_EQ(implicit.code, 200);
   EXPECT_EQ(implicit.sent_header().get("Content-Type"), "text/plain; charset=utf-8");
   EXPECT_FALSE(implicit.flushed);
-  implicit.flush();
+  EXPECT_FALSE(implicit.flush());
   EXPECT_TRUE(implicit.flushed);
 }
 

@@ -146,7 +146,7 @@ http::Handler make_site() {
   mux->handle_func("/flush", [](http::ResponseWriter& w, http::Request&) {
     w.header().set("Content-Type", "text/plain");
     w.write("a");
-    w.flush();
+    EXPECT_FALSE(w.flush());
     w.write("b");
   });
   mux->handle_func("/cl-short", [](http::ResponseWriter& w, http::Request&) {
@@ -162,7 +162,7 @@ http::Handler make_site() {
   });
   mux->handle_func("/throw-after-flush", [](http::ResponseWriter& w, http::Request&) {
     w.write("partial");
-    w.flush();
+    EXPECT_FALSE(w.flush());
     throw std::runtime_error("handler failed after flush");
   });
   mux->handle_func("/sniff/{kind}", [](http::ResponseWriter& w, http::Request& r) {
@@ -210,17 +210,17 @@ class ServerFixture : public ::testing::Test {
         gofer::WaitGroup wg;
         wg.add(2);
         gofer::go([&] {
-          site.serve(site_ln);
+          EXPECT_EQ(site.serve(site_ln), http::errc::server_closed);
           wg.done();
         });
         gofer::go([&] {
-          strict.serve(strict_ln);
+          EXPECT_EQ(strict.serve(strict_ln), http::errc::server_closed);
           wg.done();
         });
         ports.set_value({site_ln.addr().port(), strict_ln.addr().port()});
         while (!stop_.load()) gofer::sleep_for(5ms);
-        site.shutdown(net::Clock::now() + 2s);
-        strict.shutdown(net::Clock::now() + 2s);
+        EXPECT_FALSE(site.shutdown(net::Clock::now() + 2s));
+        EXPECT_FALSE(strict.shutdown(net::Clock::now() + 2s));
         wg.wait();
       }, {.procs = 2});
     });

@@ -116,7 +116,7 @@ TEST(HotPath, KeepAliveRequestAllocatesNothingAndCostsOneReadOneWrite) {
     gofer::WaitGroup wg;
     wg.add(1);
     gofer::go([&] {
-      server.serve(ln);
+      EXPECT_EQ(server.serve(ln), http::errc::server_closed);
       wg.done();
     });
     // The sync socket is read with blocking(): the child paces the phases.
@@ -133,7 +133,7 @@ TEST(HotPath, KeepAliveRequestAllocatesNothingAndCostsOneReadOneWrite) {
     gofer::blocking([&] { return ::waitpid(pid, &status, 0); });
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "client status " << status;
     ::close(sv[0]);
-    server.shutdown(gofer::net::Clock::now() + std::chrono::seconds(2));
+    EXPECT_FALSE(server.shutdown(gofer::net::Clock::now() + std::chrono::seconds(2)));
     wg.wait();
   }, {.procs = 1});
   // A handful of allocations in a window of 2,000 requests (the sync

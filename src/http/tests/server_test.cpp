@@ -35,7 +35,7 @@ class ServingServer {
   void start() {
     serving_.add(1);
     gofer::go([this] {
-      server.serve(ln_);
+      EXPECT_EQ(server.serve(ln_), http::errc::server_closed);
       serving_.done();
     });
   }
@@ -69,7 +69,7 @@ void with_server(http::Handler handler, F&& body, http::Server* configure = null
         }
         srv.start();
         body(srv.addr());
-        srv.stop();
+        EXPECT_FALSE(srv.stop());
       },
       {.procs = 2});
 }
@@ -80,8 +80,8 @@ std::string roundtrip(const std::string& addr, std::string_view request,
   auto [c, err] = net::dial("tcp", addr, 2s);
   EXPECT_FALSE(err) << err.message();
   if (err) return {};
-  c.set_deadline(net::Clock::now() + 5s);
-  c.write(request);
+  EXPECT_FALSE(c.set_deadline(net::Clock::now() + 5s));
+  EXPECT_FALSE(c.write(request).err);
   std::string out;
   char buf[4096];
   for (;;) {
@@ -239,12 +239,12 @@ TEST(Server, ExpectContinueAnsweredOnFirstRead) {
       [](const std::string& addr) {
         auto [c, err] = net::dial("tcp", addr, 2s);
         ASSERT_FALSE(err);
-        c.set_deadline(net::Clock::now() + 5s);
-        c.write(
-            std::string_view("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
-                             "Expect: 100-continue\r\nConnection: close\r\n\r\n"));
+        EXPECT_FALSE(c.set_deadline(net::Clock::now() + 5s));
+        EXPECT_FALSE(c.write(std::string_view("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                                              "Expect: 100-continue\r\nConnection: close\r\n\r\n"))
+                         .err);
         EXPECT_EQ(read_until(c, "\r\n\r\n"), "HTTP/1.1 100 Continue\r\n\r\n");
-        c.write(std::string_view("ping"));
+        EXPECT_FALSE(c.write(std::string_view("ping")).err);
         std::string rest;
         char buf[256];
         for (;;) {
@@ -316,7 +316,7 @@ TEST(RequestContext, CancelledWhenTheClientCloses) {
         {
           auto [c, err] = net::dial("tcp", addr, 2s);
           ASSERT_FALSE(err);
-          c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+          EXPECT_FALSE(c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n")).err);
           gofer::sleep_for(50ms);  // the handler is waiting on its context
         }                          // closes the connection
         for (int i = 0; i < 400 && seen->load() == 0; ++i) gofer::sleep_for(10ms);
@@ -340,7 +340,9 @@ TEST(RequestContext, CancelledWhenTheClientClosesAfterTheBody) {
         {
           auto [c, err] = net::dial("tcp", addr, 2s);
           ASSERT_FALSE(err);
-          c.write(std::string_view("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n12345"));
+          EXPECT_FALSE(c.write(std::string_view(
+                                   "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n12345"))
+                           .err);
           gofer::sleep_for(50ms);
         }
         for (int i = 0; i < 400 && seen->load() == 0; ++i) gofer::sleep_for(10ms);
@@ -361,10 +363,12 @@ TEST(RequestContext, LiveClientKeepsItAndItsNextRequest) {
       [seen](const std::string& addr) {
         auto [c, err] = net::dial("tcp", addr, 2s);
         ASSERT_FALSE(err);
-        c.set_deadline(net::Clock::now() + 5s);
-        c.write(std::string_view("GET /first HTTP/1.1\r\nHost: x\r\n\r\n"));
+        EXPECT_FALSE(c.set_deadline(net::Clock::now() + 5s));
+        EXPECT_FALSE(c.write(std::string_view("GET /first HTTP/1.1\r\nHost: x\r\n\r\n")).err);
         gofer::sleep_for(100ms);  // the watch is reading now
-        c.write(std::string_view("GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        EXPECT_FALSE(c.write(std::string_view(
+                                 "GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+                         .err);
         std::string out;
         char buf[4096];
         for (;;) {
@@ -445,9 +449,9 @@ TEST(ParkedIdle, NextRequestWakesItAndShutdownClosesIt) {
         http::Server& server = srv.server;
         auto [c, derr] = net::dial("tcp", addr, 2s);
         ASSERT_FALSE(derr);
-        c.set_deadline(net::Clock::now() + 10s);
+        EXPECT_FALSE(c.set_deadline(net::Clock::now() + 10s));
         auto request = [&c] {
-          c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+          EXPECT_FALSE(c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n")).err);
           return read_hello_reply(c);
         };
         auto parked_within = [&](std::chrono::milliseconds limit) {
@@ -489,13 +493,13 @@ TEST(ParkedIdle, SilentNewConnectionParksAndKeepsItsReadHeaderTimeout) {
         auto [silent, d2] = net::dial("tcp", addr, 2s);
         ASSERT_FALSE(d2);
         auto dialed = net::Clock::now();
-        talker.set_deadline(net::Clock::now() + 10s);
-        silent.set_deadline(net::Clock::now() + 10s);
+        EXPECT_FALSE(talker.set_deadline(net::Clock::now() + 10s));
+        EXPECT_FALSE(silent.set_deadline(net::Clock::now() + 10s));
         for (int i = 0; i < 300 && server.stats().parked_connections < 2; ++i)
           gofer::sleep_for(10ms);
         EXPECT_EQ(server.stats().parked_connections, 2u);
 
-        talker.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+        EXPECT_FALSE(talker.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n")).err);
         EXPECT_TRUE(read_hello_reply(talker).ends_with("Hello, World!"));
 
         char buf[64];
@@ -528,8 +532,8 @@ TEST(ParkedIdle, ManyConnectionsParkAndComeBack) {
         for (int i = 0; i < kConns; ++i) {
           auto [c, derr] = net::dial("tcp", addr, 2s);
           ASSERT_FALSE(derr);
-          c.set_deadline(net::Clock::now() + 20s);
-          c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+          EXPECT_FALSE(c.set_deadline(net::Clock::now() + 20s));
+          EXPECT_FALSE(c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n")).err);
           conns.push_back(std::move(c));
         }
         auto read_reply = [](net::Conn& c) {
@@ -544,7 +548,9 @@ TEST(ParkedIdle, ManyConnectionsParkAndComeBack) {
         for (auto& c : conns) {
           clients.add(1);
           gofer::go([&] {
-            c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+            EXPECT_FALSE(
+                c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+                    .err);
             if (read_reply(c)) ok.fetch_add(1);
             clients.done();
           });
@@ -568,9 +574,9 @@ TEST(ParkedIdle, ZeroParkAfterNeverParks) {
         http::Server& server = srv.server;
         auto [c, derr] = net::dial("tcp", addr, 2s);
         ASSERT_FALSE(derr);
-        c.set_deadline(net::Clock::now() + 10s);
+        EXPECT_FALSE(c.set_deadline(net::Clock::now() + 10s));
         for (int round = 0; round < 2; ++round) {
-          c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+          EXPECT_FALSE(c.write(std::string_view("GET / HTTP/1.1\r\nHost: x\r\n\r\n")).err);
           std::string out = read_hello_reply(c);
           EXPECT_TRUE(out.ends_with("Hello, World!")) << out;
           gofer::sleep_for(600ms);  // well past the default 250 ms

@@ -129,7 +129,7 @@ TEST(Addr, ListenerAndConnAddressesPrintLikeGo) {
     ASSERT_FALSE(cuerr) << cuerr.message();
     EXPECT_EQ(cu.remote_addr().to_string(), path);
     EXPECT_EQ(cu.local_addr().to_string(), "");  // unnamed client socket
-    lu.close();
+    EXPECT_FALSE(lu.close());
 
     std::string abstract = "@gofer_net_test_" + std::to_string(::getpid());
     auto [la, laerr] = net::listen("unix", abstract);

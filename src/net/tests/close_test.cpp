@@ -185,9 +185,9 @@ TEST(Close, RacingCloseReleasesEveryFdOnce) {
         done.done();
       });
       if (r % 2) gofer::yield();
-      c.close();
+      EXPECT_FALSE(c.close());
       done.wait();
-      s.close();
+      EXPECT_FALSE(s.close());
     }
   });
   EXPECT_EQ(count_open_fds(), fds_before);

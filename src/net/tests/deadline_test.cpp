@@ -234,7 +234,7 @@ TEST(Deadline, ManyConcurrentDeadlines) {
     // The even ones are cleared at ~20 ms: the deadlines leave a loaded
     // machine plenty of time for that.
     for (int i = 0; i < kConns; ++i) {
-      pairs[i].first.set_read_deadline(start + 1s + std::chrono::milliseconds(i % 7));
+      EXPECT_FALSE(pairs[i].first.set_read_deadline(start + 1s + std::chrono::milliseconds(i % 7)));
       gofer::go([&, i] {
         char buf[4];
         auto [n, rerr] = pairs[i].first.read(buf);
@@ -247,8 +247,8 @@ TEST(Deadline, ManyConcurrentDeadlines) {
     }
     sleep_for(20ms);
     for (int i = 0; i < kConns; i += 2) {  // odd ones time out, even ones get data
-      pairs[i].first.set_read_deadline(net::Deadline{});
-      pairs[i].second.write("d");
+      EXPECT_FALSE(pairs[i].first.set_read_deadline(net::Deadline{}));
+      EXPECT_FALSE(pairs[i].second.write("d").err);
     }
     done.wait();
     EXPECT_EQ(timeouts.load(), kConns / 2);
@@ -276,14 +276,14 @@ TEST(Deadline, PushedLaterManyTimesThenShortenedTimesOutAtTheLastOne) {
       // stays at +200 ms, fires, and re-arms for an hour from now.
       first_push = net::Clock::now();
       for (int i = 0; i < 20; ++i) {
-        c.set_read_deadline(start + 1h + i * 1ms);
+        EXPECT_FALSE(c.set_read_deadline(start + 1h + i * 1ms));
         sleep_for(1ms);
       }
       sleep_for(300ms - (net::Clock::now() - start));
       // Shortened below the re-armed timer: it must move earlier, or the
       // read hangs for an hour.
       last = start + 450ms;
-      c.set_read_deadline(last);
+      EXPECT_FALSE(c.set_read_deadline(last));
       shortened.done();
     });
     char buf[4];

@@ -24,7 +24,7 @@ TEST(Dial, ClosedPortIsRefusedQuickly) {
     auto [ln, err] = net::listen("tcp4", "127.0.0.1:0");
     ASSERT_FALSE(err);
     std::string addr = ln.addr().to_string();
-    ln.close();
+    EXPECT_FALSE(ln.close());
     auto start = net::Clock::now();
     auto [c, derr] = net::dial("tcp", addr, 5s);
     EXPECT_EQ(derr, std::errc::connection_refused) << derr.message();
@@ -35,7 +35,7 @@ TEST(Dial, ClosedPortIsRefusedQuickly) {
       auto [ln6, err6] = net::listen("tcp6", "[::1]:0");
       ASSERT_FALSE(err6);
       std::string addr6 = ln6.addr().to_string();
-      ln6.close();
+      EXPECT_FALSE(ln6.close());
       EXPECT_EQ(net::dial("tcp6", addr6, 5s).err, std::errc::connection_refused);
     }
     // Unix: a path with no socket, and a socket file nobody listens on.

@@ -80,7 +80,7 @@ void echo_round_trips(const char* network, const std::string& address) {
           }
         }
         if (good) ok.fetch_add(1);
-        c.close();
+        EXPECT_FALSE(c.close());
         done.done();
       });
     }
@@ -206,7 +206,7 @@ TEST(Echo, WritevResumesPartialWritesAcrossBuffers) {
     auto [n, werr] = c.writev(iov);
     EXPECT_FALSE(werr) << werr.message();
     EXPECT_EQ(n, total);
-    c.close_write();
+    EXPECT_FALSE(c.close_write());
     done.wait();
     EXPECT_EQ(got.size(), expect.size());
     EXPECT_TRUE(got == expect);
@@ -286,7 +286,7 @@ TEST(Echo, WriteToResetConnectionIsAnErrorNotSigpipe) {
     auto [c, s] = connected_pair(ln);
     ::linger lg{1, 0};  // close with RST
     ::setsockopt(s.fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    s.close();
+    EXPECT_FALSE(s.close());
     std::string chunk(64 * 1024, 'x');
     net::Error werr;
     for (int i = 0; i < 100 && !werr; ++i) {
@@ -343,7 +343,7 @@ TEST(Echo, ConcurrentReadersAndWritersAreSerialised) {
       });
     }
     writers.wait();
-    c.close_write();
+    EXPECT_FALSE(c.close_write());
     readers.wait();
     EXPECT_EQ(read_total.load(), kWriters * kMsgs * kMsg);
     EXPECT_EQ(byte_sum.load(), std::uint64_t{kMsgs} * kMsg * (1 + 2 + 3 + 4));

@@ -114,7 +114,7 @@ TEST(GoWhenReadable, StartsWhenTheConnIsClosed) {
     go_read_when_readable(s, st);
     sleep_for(20ms);
     EXPECT_FALSE(st.ran);
-    s.close();
+    EXPECT_FALSE(s.close());
     st.done.wait();
     EXPECT_EQ(st.err, net::errc::closed) << st.err.message();
   });

@@ -572,6 +572,8 @@ TEST(Semaphore, FifoLargeRequestNotStarved) {
   });
 }
 
+// error.h's policy: the count is wrong already when releasing more than
+// held is seen, so it is fatal (x/sync panics).
 TEST(SemaphoreDeathTest, ReleaseMoreThanHeld) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(gofer::run([] {
@@ -579,11 +581,24 @@ TEST(SemaphoreDeathTest, ReleaseMoreThanHeld) {
                  sem.release(1);
                }),
                "semaphore: released more than held");
-  EXPECT_DEATH(gofer::run([] {
-                 gofer::Semaphore sem(1);
-                 sem.acquire(2);
-               }),
-               "semaphore: acquire of more than the semaphore's size");
+}
+
+// error.h's policy: a weight that can never be granted, or a negative one,
+// is refused before anything changes: std::invalid_argument (Go's panic),
+// and the semaphore works on.
+TEST(Semaphore, ImpossibleWeightsThrowAndChangeNothing) {
+  gofer::run([] {
+    gofer::Semaphore sem(1);
+    EXPECT_THROW(sem.acquire(2), std::invalid_argument);
+    EXPECT_THROW(sem.acquire(-1), std::invalid_argument);
+    EXPECT_THROW((void)sem.try_acquire(-1), std::invalid_argument);
+    EXPECT_THROW(sem.release(-1), std::invalid_argument);
+    EXPECT_TRUE(sem.try_acquire(1));
+    EXPECT_FALSE(sem.try_acquire(1));
+    sem.release(1);
+    sem.acquire(1);
+    sem.release(1);
+  });
 }
 
 }  // namespace
