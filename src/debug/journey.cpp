@@ -2,9 +2,11 @@
 // trace (runtime/trace.h) after the fact — nothing on the request's path
 // but the trace hooks themselves.
 //
-// A journey ends at an http_response event (connection fd F, goroutine G).
-// Walking F's events back from it: the http_request of G (the head), then
-// the boundary — the previous response on F (exclusive), or F's accept
+// Journeys are built from the roles of the events (runtime::TraceRole), not
+// from the http layer's kinds: a request is a unit of work. A journey ends at
+// a work_end event (the response; connection fd F, goroutine G). Walking F's
+// events back from it: the work_begin of G (the head), then the boundary —
+// the previous response on F (exclusive), or F's accept
 // (inclusive: the first request of a connection), or a close of F (an
 // earlier connection that had the same fd number). The journey holds every
 // event on F and every event about G between the boundary and the response,
@@ -16,10 +18,6 @@
 // and a lock per request even for the requests nobody looks at); a journey
 // keyed by fd alone (the goroutine's own events — its park, its resumption
 // on another M — carry no fd).
-#include <errno.h>
-#include <string.h>
-#include <sys/epoll.h>
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -27,6 +25,7 @@
 #include <unordered_map>
 
 #include "debug/json.h"
+#include "debug/trace_words.h"
 #include "gofer/debug.h"
 #include "gofer/runtime.h"
 #include "runtime/park.h"
@@ -38,62 +37,9 @@ namespace {
 using runtime::TraceEvent;
 using runtime::TraceKind;
 
-std::string duration(std::int64_t ns) {
-  if (ns < 0) ns = 0;
-  if (ns < 10'000) return fmt::format("{:.1f} µs", static_cast<double>(ns) / 1e3);
-  if (ns < 10'000'000) return fmt::format("{} µs", ns / 1000);
-  if (ns < 10'000'000'000) return fmt::format("{:.1f} ms", static_cast<double>(ns) / 1e6);
-  return fmt::format("{:.1f} s", static_cast<double>(ns) / 1e9);
-}
-
-std::string epoll_events(std::uint32_t ev) {
-  std::string s;
-  auto add = [&](std::uint32_t bit, const char* name) {
-    if ((ev & bit) == 0) return;
-    if (!s.empty()) s += '|';
-    s += name;
-  };
-  add(EPOLLIN, "EPOLLIN");
-  add(EPOLLOUT, "EPOLLOUT");
-  add(EPOLLRDHUP, "EPOLLRDHUP");
-  add(EPOLLHUP, "EPOLLHUP");
-  add(EPOLLERR, "EPOLLERR");
-  return s;
-}
-
-std::string readiness(std::uint32_t ev) {
-  if (ev & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) return "hung up";
-  if ((ev & EPOLLIN) && (ev & EPOLLOUT)) return "readable and writable";
-  if (ev & EPOLLIN) return "readable";
-  if (ev & EPOLLOUT) return "writable";
-  return "ready";
-}
-
-std::string errno_name(std::int64_t negative) {
-  int e = static_cast<int>(-negative);
-  const char* name = ::strerrorname_np(e);
-  return name != nullptr ? name : fmt::format("errno {}", e);
-}
-
-std::string where(const TraceEvent& e) {
-  if (e.m < 0) return "a thread outside the runtime";
-  if (e.p < 0) return fmt::format("M{} (holding no P)", e.m);
-  return fmt::format("P{} (M{})", e.p, e.m);
-}
-
-const char* syscall_name(std::int64_t sc) {
-  switch (static_cast<runtime::TraceSyscall>(sc)) {
-    case runtime::TraceSyscall::write:
-      return "write";
-    case runtime::TraceSyscall::send:
-      return "send";
-    case runtime::TraceSyscall::sendmsg:
-      return "writev (sendmsg)";
-    case runtime::TraceSyscall::writev:
-      return "writev";
-  }
-  return "?";
-}
+using detail::duration_text;
+using runtime::trace_role;
+using runtime::TraceRole;
 
 // The events by fd (accepts also under the fd they made) and by the
 // goroutine they are about, as indices into the time-sorted events — only
@@ -150,7 +96,8 @@ struct Index {
 };
 
 // Turns events into steps, in order, with the context a sentence needs
-// (when a goroutine parked, whether it was just created, …).
+// (when a goroutine parked, whether it was just created, …); the words are
+// trace_words.cpp's.
 class Narrator {
  public:
   explicit Narrator(Journey& j) : j_(j) {}
@@ -158,13 +105,37 @@ class Narrator {
   void parked_before(std::uint64_t g, std::int64_t ts) { parked_[g] = ts; }
 
   void add(const TraceEvent& e) {
+    detail::EventContext context;
+    context.listener_fd = j_.listener_fd;
+    switch (e.kind) {
+      case TraceKind::go_create:
+        created_[e.g] = true;
+        break;
+      case TraceKind::go_start:
+        context.first_run = std::exchange(created_[e.g], false);
+        break;
+      case TraceKind::netpoll:
+        if (auto parked = parked_.find(e.g); parked != parked_.end())
+          context.waited_ns = e.ts - parked->second;
+        break;
+      default:
+        break;
+    }
+    TraceRole role = trace_role(e.kind);
+    if (role == TraceRole::part_begin) part_ts_ = e.ts;
+    if (role == TraceRole::part_end && part_ts_ != 0) context.part_ns = e.ts - part_ts_;
+    detail::EventWords words = detail::describe_event(e, context);
+    if (e.kind == TraceKind::go_stop && words.kind == "park") parked_[e.g] = e.ts;
+    if (!words.worth_telling) return;
     JourneyStep s;
     s.m = e.m;
     s.p = e.p;
     s.fd = e.fd;
     s.goroutine = e.g;
-    s.value = e.a0;
-    if (!describe(e, s)) return;
+    s.value = words.value;
+    s.kind = std::move(words.kind);
+    s.detail = std::move(words.detail);
+    s.text = std::move(words.text);
     if (j_.steps.empty()) j_.begin_ns = e.ts;
     s.t_ns = e.ts - j_.begin_ns;
     j_.end_ns = e.ts;
@@ -172,181 +143,15 @@ class Narrator {
   }
 
  private:
-  bool describe(const TraceEvent& e, JourneyStep& s) {
-    switch (e.kind) {
-      case TraceKind::go_create:
-        s.kind = "create";
-        created_[e.g] = true;
-        s.text = e.a0 != 0 ? fmt::format("goroutine {} created by goroutine {} on {}", e.g, e.a0,
-                                         where(e))
-                           : fmt::format("goroutine {} created on {}", e.g, where(e));
-        if (e.a1 == 'r' || e.a1 == 'w') {
-          // Conn::go_when_readable: the creator hands the fd to the poller.
-          s.kind = "handoff";
-          s.text = fmt::format(
-              "goroutine {} hands fd {} to the poller: goroutine {}, created on {}, waits with "
-              "no stack and starts when epoll reports fd {} {}",
-              e.a0, e.fd, e.g, where(e), e.fd, e.a1 == 'r' ? "readable" : "writable");
-        }
-        return true;
-      case TraceKind::go_start: {
-        bool first = created_[e.g];
-        created_[e.g] = false;
-        s.kind = "run";
-        std::string after = e.a0 < 0 ? "" : fmt::format(" after {} runnable", duration(e.a0));
-        s.text = first ? fmt::format("goroutine {} started on {}{}", e.g, where(e), after)
-                       : fmt::format("goroutine {} resumed on {}{}", e.g, where(e), after);
-        return true;
-      }
-      case TraceKind::go_stop:
-        switch (static_cast<runtime::TraceStop>(e.a0)) {
-          case runtime::TraceStop::park: {
-            auto reason = static_cast<runtime::WaitReason>(e.a1);
-            s.kind = "park";
-            s.detail = runtime::to_string(reason);
-            s.value = e.fd;
-            parked_[e.g] = e.ts;
-            s.text =
-                fmt::format("goroutine {} parked ({}{}); M{} is free to run other goroutines", e.g,
-                            s.detail, e.fd >= 0 ? fmt::format(" on fd {}", e.fd) : "", e.m);
-            return true;
-          }
-          case runtime::TraceStop::yield:
-            s.kind = "yield";
-            s.text = fmt::format("goroutine {} yielded {}", e.g, where(e));
-            return true;
-          case runtime::TraceStop::exit:
-            s.kind = "exit";
-            s.text = fmt::format("goroutine {} exited", e.g);
-            return true;
-          case runtime::TraceStop::blocking:
-            s.kind = "blocking";
-            s.text = fmt::format("goroutine {} back from a blocking call, waits for a free P", e.g);
-            return true;
-        }
-        return false;
-      case TraceKind::go_unpark:
-        s.kind = "unpark";
-        switch (static_cast<runtime::TraceUnpark>(e.a0)) {
-          case runtime::TraceUnpark::netpoll:
-            s.detail = "netpoll";
-            s.text = e.p >= 0
-                         ? fmt::format("goroutine {} made runnable on P{}", e.g, e.p)
-                         : fmt::format("goroutine {} made runnable on the global run queue", e.g);
-            return true;
-          case runtime::TraceUnpark::ready:
-            s.detail = "ready";
-            s.text = e.a1 != 0
-                         ? fmt::format("goroutine {} readied by goroutine {}", e.g, e.a1)
-                         : fmt::format("goroutine {} readied by {} (a timer or the scheduler)", e.g,
-                                       e.m >= 0 ? fmt::format("M{}", e.m) : "a thread");
-            return true;
-          case runtime::TraceUnpark::declined:
-            s.detail = "declined";
-            s.text = fmt::format(
-                "goroutine {} did not sleep: what it waited for came before its park took effect",
-                e.g);
-            return true;
-          case runtime::TraceUnpark::blocking:
-            s.detail = "blocking";
-            s.text = fmt::format("goroutine {} queued on the global run queue", e.g);
-            return true;
-        }
-        return false;
-      case TraceKind::netpoll: {
-        if (e.g == 0) return false;  // nobody waited: the next syscall finds it
-        auto ev = static_cast<std::uint32_t>(e.a0);
-        s.kind = "netpoll";
-        s.detail = epoll_events(ev);
-        auto parked = parked_.find(e.g);
-        std::string after = parked != parked_.end()
-                                ? fmt::format(" after {}", duration(e.ts - parked->second))
-                                : "";
-        s.text = fmt::format("{} on M{} reported {}fd {} {} ({}){} → goroutine {} runnable",
-                             e.a1 != 0 ? "epoll_wait" : "a non-blocking epoll", e.m,
-                             e.fd == j_.listener_fd ? "listener " : "", e.fd, readiness(ev),
-                             s.detail, after, e.g);
-        return true;
-      }
-      case TraceKind::accept:
-        if (e.a0 < 0) return false;
-        s.kind = "accept";
-        s.text = fmt::format("conn fd {} accepted on listener fd {} by goroutine {} on {}", e.a0,
-                             e.fd, e.g, where(e));
-        return true;
-      case TraceKind::read:
-        s.kind = "read";
-        if (e.a0 > 0) {
-          s.text = fmt::format("read {} bytes from fd {}", e.a0, e.fd);
-        } else if (e.a0 == 0) {
-          s.text = fmt::format("read fd {} → EOF: the client closed its side", e.fd);
-        } else if (e.a0 == -EAGAIN) {
-          s.detail = "EAGAIN";
-          s.text = fmt::format("read fd {} → EAGAIN: no bytes yet", e.fd);
-        } else {
-          s.detail = errno_name(e.a0);
-          s.text = fmt::format("read fd {} → {}", e.fd, s.detail);
-        }
-        return true;
-      case TraceKind::write:
-        s.kind = "write";
-        s.detail = syscall_name(e.a1);
-        if (e.a0 >= 0) {
-          s.text = fmt::format("wrote {} bytes to fd {} with {}", e.a0, e.fd, s.detail);
-        } else if (e.a0 == -EAGAIN) {
-          s.text = fmt::format("{} on fd {} → EAGAIN: the socket buffer is full", s.detail, e.fd);
-        } else {
-          s.text = fmt::format("{} on fd {} → {}", s.detail, e.fd, errno_name(e.a0));
-        }
-        return true;
-      case TraceKind::close:
-        s.kind = "close";
-        s.text = fmt::format("fd {} closed", e.fd);
-        return true;
-      case TraceKind::http_request:
-        s.kind = "request";
-        s.detail = std::string(e.text_view());
-        s.text = fmt::format("request head complete: {} ({} bytes; request {} on this connection)",
-                             e.text_view(), e.a0, e.a1);
-        return true;
-      case TraceKind::handler_start:
-        s.kind = "handler_start";
-        handler_ts_ = e.ts;
-        s.text = "handler started";
-        return true;
-      case TraceKind::handler_end:
-        s.kind = "handler_end";
-        s.text = handler_ts_ != 0
-                     ? fmt::format("handler returned after {}", duration(e.ts - handler_ts_))
-                     : "handler returned";
-        return true;
-      case TraceKind::http_response:
-        s.kind = "response";
-        s.text = fmt::format("response sent: status {}, {} bytes", e.a0, e.a1);
-        return true;
-      case TraceKind::http_idle:
-        s.kind = "idle";
-        s.text = fmt::format("connection idle: goroutine {} waits for request {} on fd {}", e.g,
-                             e.a0 + 1, e.fd);
-        return true;
-      case TraceKind::http_close:
-        s.kind = "conn_close";
-        s.text = fmt::format("the server is done with fd {} after {} request{}", e.fd, e.a0,
-                             e.a0 == 1 ? "" : "s");
-        return true;
-      default:
-        return false;
-    }
-  }
-
   Journey& j_;
   std::unordered_map<std::uint64_t, std::int64_t> parked_;
   std::unordered_map<std::uint64_t, bool> created_;
-  std::int64_t handler_ts_ = 0;
+  std::int64_t part_ts_ = 0;
 };
 
 bool ends_a_request(const TraceEvent& e, int fd) {
-  return e.kind == TraceKind::http_response || e.kind == TraceKind::http_close ||
+  TraceRole role = trace_role(e.kind);
+  return role == TraceRole::work_end || role == TraceRole::fd_done ||
          (e.kind == TraceKind::close && e.fd == fd) || (e.kind == TraceKind::accept && e.a0 == fd);
 }
 
@@ -355,7 +160,7 @@ bool ends_a_request(const TraceEvent& e, int fd) {
 std::optional<Journey> build(const Index& ix, int fd, std::uint64_t g, std::size_t r) {
   const std::vector<TraceEvent>& ev = ix.ev;
   const TraceEvent& resp = ev[r];
-  bool finished = resp.kind == TraceKind::http_response && resp.fd == fd;
+  bool finished = trace_role(resp.kind) == TraceRole::work_end && resp.fd == fd;
   auto fit = ix.by_fd.find(fd);
   if (fit == ix.by_fd.end()) return std::nullopt;
   const std::vector<std::size_t>& on_fd = fit->second;
@@ -368,7 +173,7 @@ std::optional<Journey> build(const Index& ix, int fd, std::uint64_t g, std::size
   for (std::ptrdiff_t k = pos; k >= 0; --k) {
     if (finished && on_fd[k] == r) continue;
     const TraceEvent& e = ev[on_fd[k]];
-    if (e.kind == TraceKind::http_request && e.g == g) {
+    if (trace_role(e.kind) == TraceRole::work_begin && e.g == g) {
       req = k;
       break;
     }
@@ -405,7 +210,7 @@ std::optional<Journey> build(const Index& ix, int fd, std::uint64_t g, std::size
     lower = on_fd[req];
     for (std::ptrdiff_t k = req - 1; k >= 0; --k) {
       const TraceEvent& e = ev[on_fd[k]];
-      if (e.kind == TraceKind::http_idle && e.g == g && e.a0 + 1 == head.a1) {
+      if (trace_role(e.kind) == TraceRole::fd_wait && e.g == g && e.a0 + 1 == head.a1) {
         lower = on_fd[k];
         break;
       }
@@ -461,9 +266,9 @@ std::optional<Journey> build(const Index& ix, int fd, std::uint64_t g, std::size
   for (std::size_t k = static_cast<std::size_t>(pos) + 1, n = 0;
        finished && k < on_fd.size() && n < 4; ++k, ++n) {
     const TraceEvent& e = ev[on_fd[k]];
-    if (e.kind == TraceKind::http_request || e.kind == TraceKind::accept) break;
+    if (trace_role(e.kind) == TraceRole::work_begin || e.kind == TraceKind::accept) break;
     story.add(e);
-    if (e.kind == TraceKind::http_idle || e.kind == TraceKind::close) break;
+    if (trace_role(e.kind) == TraceRole::fd_wait || e.kind == TraceKind::close) break;
   }
   return j;
 }
@@ -474,7 +279,7 @@ std::vector<Journey> assemble(const std::vector<TraceEvent>& events, std::int64_
   std::vector<std::size_t> responses;
   for (std::size_t i = 0; i < events.size(); ++i) {
     const TraceEvent& e = events[i];
-    if (e.kind == TraceKind::http_response && e.ts >= since_ns && e.ts <= until_ns)
+    if (trace_role(e.kind) == TraceRole::work_end && e.ts >= since_ns && e.ts <= until_ns)
       responses.push_back(i);
   }
   std::size_t first = responses.size() > max ? responses.size() - max : 0;
@@ -519,7 +324,7 @@ std::optional<Journey> journey_so_far() {
   for (auto i = static_cast<std::ptrdiff_t>(events.size()) - 1; i >= 0 && head < 0; --i) {
     if (events[i].g != g) continue;
     if (last < 0) last = i;
-    if (events[i].kind == TraceKind::http_request) head = i;
+    if (trace_role(events[i].kind) == TraceRole::work_begin) head = i;
   }
   if (head < 0) return std::nullopt;
   int fd = events[head].fd;
@@ -531,9 +336,11 @@ std::string explain(const Journey& j) {
   std::string out =
       fmt::format("{} — conn fd {}, request {} on it, goroutine {}: status {}, {} bytes, {}\n",
                   j.request.empty() ? "request" : j.request, j.fd, j.number, j.goroutine, j.status,
-                  j.bytes_out, duration(j.end_ns - j.begin_ns));
+                  j.bytes_out, duration_text(j.end_ns - j.begin_ns));
   for (const JourneyStep& s : j.steps) {
-    out += fmt::format("  {:>10}  {}\n", "+" + duration(s.t_ns), s.text);
+    std::string at = "+";
+    at += duration_text(s.t_ns);
+    out += fmt::format("  {:>10}  {}\n", at, s.text);
   }
   return out;
 }

@@ -6,10 +6,9 @@
 // and instants for creations, parks, wake-ups and epoll reports), process 2
 // a thread per P (the same run slices, by the P they ran on), process 3 a
 // thread per fd (request spans "GET /hello" with the handler nested in them,
-// and instants for accept, read, write, idle and close). Times are in µs
-// from the first event, as the format wants.
-#include <string.h>
-
+// and instants for accept, read, write, idle and close). Names and
+// arguments are the words of trace_words.cpp, the same as the journeys'.
+// Times are in µs from the first event, as the format wants.
 #include <fmt/format.h>
 
 #include <charconv>
@@ -19,6 +18,7 @@
 
 #include "debug/handlers.h"
 #include "debug/json.h"
+#include "debug/trace_words.h"
 #include "gofer/debug.h"
 #include "gofer/time.h"
 #include "runtime/park.h"
@@ -92,53 +92,6 @@ int tid_of_m(int m) {
   return m >= 0 ? m : kTidOutside;
 }
 
-const char* stop_name(std::int64_t why) {
-  switch (static_cast<runtime::TraceStop>(why)) {
-    case runtime::TraceStop::yield:
-      return "yield";
-    case runtime::TraceStop::park:
-      return "park";
-    case runtime::TraceStop::exit:
-      return "exit";
-    case runtime::TraceStop::blocking:
-      return "blocking";
-  }
-  return "?";
-}
-
-const char* unpark_name(std::int64_t how) {
-  switch (static_cast<runtime::TraceUnpark>(how)) {
-    case runtime::TraceUnpark::ready:
-      return "ready";
-    case runtime::TraceUnpark::netpoll:
-      return "netpoll";
-    case runtime::TraceUnpark::declined:
-      return "park declined";
-    case runtime::TraceUnpark::blocking:
-      return "after blocking";
-  }
-  return "?";
-}
-
-std::string io_name(const TraceEvent& e) {
-  const char* op = e.kind == TraceKind::read     ? "read"
-                   : e.kind == TraceKind::accept ? "accept"
-                                                 : "write";
-  if (e.kind == TraceKind::write &&
-      e.a1 == static_cast<std::int64_t>(runtime::TraceSyscall::sendmsg))
-    op = "sendmsg";
-  if (e.kind == TraceKind::write && e.a1 == static_cast<std::int64_t>(runtime::TraceSyscall::send))
-    op = "send";
-  if (e.a0 < 0) {
-    const char* name = ::strerrorname_np(static_cast<int>(-e.a0));
-    return name != nullptr ? fmt::format("{} → {}", op, name)
-                           : fmt::format("{} → errno {}", op, -e.a0);
-  }
-  if (e.kind == TraceKind::accept) return fmt::format("accept → fd {}", e.a0);
-  if (e.kind == TraceKind::read && e.a0 == 0) return "read → EOF";
-  return fmt::format("{} {} B", op, e.a0);
-}
-
 }  // namespace
 
 std::string trace_json(std::int64_t since_ns) {
@@ -156,8 +109,12 @@ std::string trace_json(std::int64_t since_ns) {
   };
   std::unordered_map<int, Run> running;            // by M
   std::unordered_map<int, std::int64_t> polling;   // by M: epoll_wait since
-  std::unordered_map<int, TraceEvent> requests;    // by fd
-  std::unordered_map<int, std::int64_t> handlers;  // by fd
+  struct Open {
+    TraceEvent event;
+    std::string args;
+  };
+  std::unordered_map<int, Open> units;  // by fd: the unit of work (request) under way
+  std::unordered_map<int, Open> parts;  // by fd: the part of it (handler) under way
   std::set<int> ms, ps, fds, listeners;
 
   auto end_run = [&](int m, std::int64_t ts, std::string_view how) {
@@ -173,102 +130,91 @@ std::string trace_json(std::int64_t since_ns) {
     running.erase(it);
   };
 
+  // A layer's event, by its role: a unit of work (a request) is a slice on
+  // its fd's track from work_begin to work_end, a part of it (the handler)
+  // a slice nested in it; the rest are instants.
+  auto layer_event = [&](const TraceEvent& e, const detail::EventWords& words) {
+    const runtime::TraceKindInfo* info = runtime::trace_kind_info(e.kind);
+    if (info == nullptr) return;
+    fds.insert(e.fd);
+    auto with = [](std::string args, const std::string& more) {
+      if (!more.empty()) args += "," + more;
+      return args;
+    };
+    std::string goroutine = fmt::format("\"goroutine\":{}", e.g);
+    switch (info->role) {
+      case runtime::TraceRole::work_begin:
+        units[e.fd] = Open{e, words.args};
+        break;
+      case runtime::TraceRole::work_end:
+        if (auto it = units.find(e.fd); it != units.end()) {
+          const Open& begin = it->second;
+          out.slice(kPidFd, e.fd, begin.event.ts, e.ts, begin.event.text_view(), info->layer,
+                    with(with(goroutine, begin.args), words.args));
+          units.erase(it);
+        }
+        break;
+      case runtime::TraceRole::part_begin:
+        parts[e.fd] = Open{e, words.args};
+        break;
+      case runtime::TraceRole::part_end:
+        if (auto it = parts.find(e.fd); it != parts.end()) {
+          const runtime::TraceKindInfo* begin = runtime::trace_kind_info(it->second.event.kind);
+          out.slice(kPidFd, e.fd, it->second.event.ts, e.ts,
+                    begin != nullptr && begin->span != nullptr ? begin->span : words.label,
+                    info->layer, with(goroutine, words.args));
+          parts.erase(it);
+        }
+        break;
+      default:
+        out.instant(kPidFd, e.fd, e.ts, words.label, info->layer, with(goroutine, words.args));
+        break;
+    }
+  };
   for (const TraceEvent& e : ev) {
     int tid = tid_of_m(e.m);
     ms.insert(tid);
     if (e.p >= 0) ps.insert(e.p);
+    detail::EventWords words = detail::describe_event(e);
     switch (e.kind) {
       case TraceKind::go_start:
         end_run(e.m, e.ts, "unknown");
         running[e.m] = Run{e.ts, e.g, e.p, e.a0};
         break;
-      case TraceKind::go_stop: {
-        std::string why = stop_name(e.a0);
-        if (static_cast<runtime::TraceStop>(e.a0) == runtime::TraceStop::park) {
-          std::string reason = runtime::to_string(static_cast<runtime::WaitReason>(e.a1));
-          out.instant(kPidM, tid, e.ts,
-                      e.fd >= 0 ? fmt::format("park G{}: {} fd {}", e.g, reason, e.fd)
-                                : fmt::format("park G{}: {}", e.g, reason),
-                      "sched", fmt::format("\"goroutine\":{},\"fd\":{}", e.g, e.fd));
-          why = reason;
+      case TraceKind::go_stop:
+        if (words.kind == "park") {
+          out.instant(kPidM, tid, e.ts, words.label, "sched", words.args);
+          end_run(e.m, e.ts, words.detail);
+        } else {
+          end_run(e.m, e.ts, words.kind);
         }
-        end_run(e.m, e.ts, why);
         break;
-      }
       case TraceKind::go_create:
-        out.instant(kPidM, tid, e.ts, fmt::format("create G{}", e.g), "sched",
-                    e.a1 != 0 ? fmt::format("\"goroutine\":{},\"parent\":{},\"waits_for_fd\":{}",
-                                            e.g, e.a0, e.fd)
-                              : fmt::format("\"goroutine\":{},\"parent\":{}", e.g, e.a0));
-        break;
       case TraceKind::go_unpark:
-        out.instant(kPidM, tid, e.ts, fmt::format("unpark G{} ({})", e.g, unpark_name(e.a0)),
-                    "sched", fmt::format("\"goroutine\":{},\"by\":{}", e.g, e.a1));
+        out.instant(kPidM, tid, e.ts, words.label, "sched", words.args);
         break;
       case TraceKind::poll_block:
         polling[e.m] = e.ts;
         break;
       case TraceKind::poll_wake:
         if (auto it = polling.find(e.m); it != polling.end()) {
-          out.slice(kPidM, tid, it->second, e.ts, "epoll_wait", "netpoll",
-                    fmt::format("\"woke\":{}", e.a0));
+          out.slice(kPidM, tid, it->second, e.ts, words.label, "netpoll", words.args);
           polling.erase(it);
         }
         break;
       case TraceKind::netpoll:
-        out.instant(kPidM, tid, e.ts,
-                    e.g != 0 ? fmt::format("epoll: fd {} ready → G{}", e.fd, e.g)
-                             : fmt::format("epoll: fd {} ready", e.fd),
-                    "netpoll",
-                    fmt::format("\"fd\":{},\"events\":{},\"goroutine\":{},\"blocking\":{}", e.fd,
-                                e.a0, e.g, e.a1));
+        out.instant(kPidM, tid, e.ts, words.label, "netpoll", words.args);
         break;
       case TraceKind::accept:
       case TraceKind::read:
       case TraceKind::write:
-        fds.insert(e.fd);
-        if (e.kind == TraceKind::accept) listeners.insert(e.fd);
-        out.instant(
-            kPidFd, e.fd, e.ts, io_name(e), "syscall",
-            fmt::format("\"result\":{},\"goroutine\":{},\"m\":{},\"p\":{}", e.a0, e.g, e.m, e.p));
-        break;
       case TraceKind::close:
         fds.insert(e.fd);
-        out.instant(kPidFd, e.fd, e.ts, "close", "syscall", fmt::format("\"goroutine\":{}", e.g));
-        break;
-      case TraceKind::http_request:
-        fds.insert(e.fd);
-        requests[e.fd] = e;
-        break;
-      case TraceKind::handler_start:
-        handlers[e.fd] = e.ts;
-        break;
-      case TraceKind::handler_end:
-        if (auto it = handlers.find(e.fd); it != handlers.end()) {
-          out.slice(kPidFd, e.fd, it->second, e.ts, "handler", "http",
-                    fmt::format("\"status\":{}", e.a0));
-          handlers.erase(it);
-        }
-        break;
-      case TraceKind::http_response:
-        if (auto it = requests.find(e.fd); it != requests.end()) {
-          const TraceEvent& q = it->second;
-          out.slice(kPidFd, e.fd, q.ts, e.ts, q.text_view(), "http",
-                    fmt::format("\"status\":{},\"bytes_out\":{},\"head_bytes\":{},\"request_on_"
-                                "conn\":{},\"goroutine\":{}",
-                                e.a0, e.a1, q.a0, q.a1, e.g));
-          requests.erase(it);
-        }
-        break;
-      case TraceKind::http_idle:
-        fds.insert(e.fd);
-        out.instant(kPidFd, e.fd, e.ts, "idle", "http", fmt::format("\"served\":{}", e.a0));
-        break;
-      case TraceKind::http_close:
-        fds.insert(e.fd);
-        out.instant(kPidFd, e.fd, e.ts, "server done", "http", fmt::format("\"served\":{}", e.a0));
+        if (e.kind == TraceKind::accept) listeners.insert(e.fd);
+        out.instant(kPidFd, e.fd, e.ts, words.label, "syscall", words.args);
         break;
       default:
+        layer_event(e, words);
         break;
     }
   }

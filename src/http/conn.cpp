@@ -9,6 +9,7 @@
 
 #include "gofer/runtime.h"
 #include "http/server_state.h"
+#include "http/trace_kinds.h"
 #include "runtime/park.h"
 #include "runtime/trace.h"
 
@@ -18,6 +19,10 @@ namespace {
 // A handler that did not read the body: drop up to this much of it to keep
 // the connection (Go's maxPostHandlerReadBytes), else close.
 constexpr std::size_t kMaxDrain = 256 << 10;
+
+// The trace kinds are registered before any connection is served (this
+// file is linked whenever a Server is).
+[[maybe_unused]] const bool kTraceKindsRegistered = (trace_kind::register_trace_kinds(), true);
 
 // The deadline `timeout` after `now`; none for a timeout of 0 (the server's
 // timeouts are off at 0, as in Go).
@@ -150,7 +155,7 @@ void ServedConn::end_request_context() {
 
 void ServedConn::run(ServedConn* c) {
   if (c->serve() == End::parked) return;  // c belongs to the poller's goroutine now
-  runtime::trace(runtime::TraceKind::http_close, c->fd, static_cast<std::int64_t>(c->requests));
+  runtime::trace(trace_kind::conn_close, c->fd, static_cast<std::int64_t>(c->requests));
   auto srv = c->server;
   {
     std::lock_guard lock(srv->mu);
@@ -181,7 +186,7 @@ ServedConn::End ServedConn::serve() {
   for (;;) {
     // Sampled tracing decides here, before the wait for the request, so a
     // journey holds all of its request's steps or none.
-    runtime::trace_sample_request();
+    runtime::trace_sample_work();
     RequestHead head;
     Framing framing;
     switch (read_request(head, framing, last_request_end)) {
@@ -199,7 +204,7 @@ ServedConn::End ServedConn::serve() {
 bool ServedConn::begin_idle_wait(IdleWait& wait, net::Deadline last_request_end) {
   ServerState& s = *server;
   idle.store(true, std::memory_order_relaxed);
-  runtime::trace(runtime::TraceKind::http_idle, fd, static_cast<std::int64_t>(requests));
+  runtime::trace(trace_kind::idle, fd, static_cast<std::int64_t>(requests));
   if (s.shutting_down.load(std::memory_order_relaxed)) return false;
   if (resumed_) {
     // Started by the poller: the idle deadline is in force already.
@@ -314,7 +319,7 @@ void ServedConn::start_request(const RequestHead& head, const Framing& framing, 
 
 bool ServedConn::run_handler() {
   Request& r = request;
-  runtime::trace(runtime::TraceKind::handler_start, fd);
+  runtime::trace(trace_kind::handler_start, fd);
   bool ok = true;
   try {
     if (r.target == "*" && r.method == "OPTIONS") {
@@ -333,7 +338,7 @@ bool ServedConn::run_handler() {
                r.remote_addr.to_string());
     ok = false;
   }
-  runtime::trace(runtime::TraceKind::handler_end, fd, response.status());
+  runtime::trace(trace_kind::handler_end, fd, response.status());
   return ok;
 }
 
@@ -341,8 +346,7 @@ bool ServedConn::serve_request(const RequestHead& head, const Framing& framing,
                                net::Deadline& ended) {
   ServerState& s = *server;
   ++requests;
-  runtime::trace_text(runtime::TraceKind::http_request, fd,
-                      static_cast<std::int64_t>(rbuf.head_end()),
+  runtime::trace_text(trace_kind::request, fd, static_cast<std::int64_t>(rbuf.head_end()),
                       static_cast<std::int64_t>(requests), head.method, head.target);
   std::int64_t started = runtime::nanotime();
   bool keep_alive = framing.keep_alive && !s.shutting_down.load(std::memory_order_relaxed);
@@ -367,7 +371,7 @@ bool ServedConn::serve_request(const RequestHead& head, const Framing& framing,
       error(response, "Internal Server Error", status_internal_server_error);
       // The connection closes next: a failed send has nothing left to spoil.
       (void)response.finish();
-      runtime::trace(runtime::TraceKind::http_response, fd, response.status(),
+      runtime::trace(trace_kind::response, fd, response.status(),
                      static_cast<std::int64_t>(response.bytes_out()));
     }
     s.record(request.method, status_internal_server_error, runtime::nanotime() - started,
@@ -379,7 +383,7 @@ bool ServedConn::serve_request(const RequestHead& head, const Framing& framing,
   // that the next request starts at the right byte.
   if (!body.finished() && !body.drain(kMaxDrain)) response.set_close_after();
   if (response.finish()) return false;  // the client is gone, or too slow
-  runtime::trace(runtime::TraceKind::http_response, fd, response.status(),
+  runtime::trace(trace_kind::response, fd, response.status(),
                  static_cast<std::int64_t>(response.bytes_out()));
   std::int64_t now = runtime::nanotime();
   s.record(request.method, response.status(), now - started, rbuf.head_end() + body.bytes_read(),

@@ -77,11 +77,11 @@ struct G {
   // by whoever makes it runnable, before it is queued; read by the M that
   // runs it (trace.cpp).
   std::int64_t trace_runnable_ns = 0;
-  // Tracing samples requests: true while this goroutine serves a request
-  // that was not sampled, so its events are not recorded. Written by the
-  // goroutine itself (trace_sample_request), read by any M that records an
+  // Sampled tracing: true while this goroutine works on a unit of work (an
+  // http request) that was not sampled, so its events are not recorded. Written by the
+  // goroutine itself (trace_sample_work), read by any M that records an
   // event about it.
-  std::atomic<bool> trace_skip{false};
+  std::atomic<bool> trace_unsampled{false};
 
 #if defined(GOFER_ASAN)
   void* asan_fake_stack = nullptr;

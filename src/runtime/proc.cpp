@@ -283,7 +283,7 @@ G* new_goroutine(detail::Task task, const GoOptions& options, void* creator_pc,
   g->switches = 0;
   g->wait_reason.store(WaitReason::none, std::memory_order_relaxed);
   g->status_since.store(coarse_nanotime(), std::memory_order_relaxed);
-  g->trace_skip.store(false, std::memory_order_relaxed);
+  g->trace_unsampled.store(false, std::memory_order_relaxed);
   trace_go(TraceKind::go_create, g, trace_arg);
   if (p != nullptr) {
     p->gcount_delta.fetch_add(1, std::memory_order_relaxed);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "runtime/fatal.h"
 #include "runtime/g.h"
 #include "runtime/park.h"
 #include "runtime/poll_desc.h"
@@ -195,6 +196,36 @@ void sort_by_time(std::vector<TraceEvent>& events) {
 
 }  // namespace
 
+namespace {
+// The kinds the layers above registered, by number - layer_first. Written
+// once each, at static initialisation; the release store publishes the
+// pointed-to info to the acquire loads of readers.
+constexpr int kLayerKinds =
+    static_cast<int>(TraceKind::layer_end) - static_cast<int>(TraceKind::layer_first);
+std::atomic<const TraceKindInfo*> g_layer_kinds[kLayerKinds];
+
+int layer_slot(TraceKind kind) noexcept {
+  int i = static_cast<int>(kind) - static_cast<int>(TraceKind::layer_first);
+  return i >= 0 && i < kLayerKinds ? i : -1;
+}
+}  // namespace
+
+void trace_register_kind(TraceKind kind, const TraceKindInfo* info) noexcept {
+  int i = layer_slot(kind);
+  if (i < 0) fatal("trace_register_kind: kind {} is not a layer's", static_cast<int>(kind));
+  const TraceKindInfo* expected = nullptr;
+  if (!g_layer_kinds[i].compare_exchange_strong(expected, info, std::memory_order_acq_rel) &&
+      expected != info) {
+    fatal("trace_register_kind: kind {} registered twice ({} and {})", static_cast<int>(kind),
+          expected->name, info->name);
+  }
+}
+
+const TraceKindInfo* trace_kind_info(TraceKind kind) noexcept {
+  int i = layer_slot(kind);
+  return i < 0 ? nullptr : g_layer_kinds[i].load(std::memory_order_acquire);
+}
+
 const char* to_string(TraceKind kind) noexcept {
   switch (kind) {
     case TraceKind::none:
@@ -221,22 +252,11 @@ const char* to_string(TraceKind kind) noexcept {
       return "write";
     case TraceKind::close:
       return "close";
-    case TraceKind::http_request:
-      return "http_request";
-    case TraceKind::handler_start:
-      return "handler_start";
-    case TraceKind::handler_end:
-      return "handler_end";
-    case TraceKind::http_response:
-      return "http_response";
-    case TraceKind::http_idle:
-      return "http_idle";
-    case TraceKind::http_close:
-      return "http_close";
-    case TraceKind::count_:
+    default:
       break;
   }
-  return "?";
+  const TraceKindInfo* info = trace_kind_info(kind);
+  return info != nullptr ? info->name : "?";
 }
 
 namespace {
@@ -262,8 +282,8 @@ void publish_rate_locked(const Registry& reg) noexcept {
 }
 
 // Per thread: a connection's goroutine may run on any M, and a shared
-// counter would bounce between cores on every request.
-thread_local std::uint32_t t_requests_seen = 0;
+// counter would bounce between cores on every unit of work.
+thread_local std::uint32_t t_units_seen = 0;
 
 }  // namespace
 
@@ -291,17 +311,17 @@ std::uint32_t trace_sample_every() noexcept {
   return g_sample_every.load(std::memory_order_relaxed);
 }
 
-void trace_sample_request_slow() noexcept {
+void trace_sample_work_slow() noexcept {
   M* m = current_m();
   if (m == nullptr || m->curg == nullptr) return;
   std::uint32_t every = g_sample_every.load(std::memory_order_relaxed);
-  bool sampled = every <= 1 || ++t_requests_seen % every == 0;
-  m->curg->trace_skip.store(!sampled, std::memory_order_relaxed);
+  bool sampled = every <= 1 || ++t_units_seen % every == 0;
+  m->curg->trace_unsampled.store(!sampled, std::memory_order_relaxed);
 }
 
 namespace {
 bool skipped(const G* g) noexcept {
-  return g != nullptr && g->trace_skip.load(std::memory_order_relaxed);
+  return g != nullptr && g->trace_unsampled.load(std::memory_order_relaxed);
 }
 }  // namespace
 

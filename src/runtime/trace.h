@@ -1,19 +1,21 @@
-// Tracing: what the scheduler, the netpoller and the net and http layers do,
-// as timestamped events, so that a person can watch the seed's story (docs/design.md) happen
-// for each request (the debug layer's "request journey", `gofer serve
-// --explain`, /debug/trace for Perfetto).
+// Tracing: what the scheduler, the netpoller and the layers above do, as
+// timestamped events, so that a person can watch the seed's story
+// (docs/design.md) happen for each request (the debug layer's "request
+// journey", `gofer serve --explain`, /debug/trace for Perfetto).
 //
 // An event is a timestamp (nanotime(): CLOCK_MONOTONIC through the vDSO, no
 // rdtsc), a kind, the goroutine it is about, an fd, the P and M it happened
-// on, two integer arguments and, for a request, 24 bytes of text ("GET
-// /hello"). The table under TraceKind says what each field means per kind.
-// The layers above record through trace() / trace_text(), the runtime
-// through trace_go(); each hook is one line at its call site.
+// on, two integer arguments and up to 24 bytes of text ("GET /hello"). The
+// table under TraceKind says what each field means per kind. The runtime
+// knows no word of the layers above: they register kinds of their own
+// (trace_register_kind: a name, what the arguments mean, the event's role)
+// and record through trace() / trace_text(); the runtime records through
+// trace_go(). Each hook is one line at its call site.
 //
 // Off: every hook is one relaxed load of g_trace_enabled and a branch that
 // is predicted not taken — no clock read, no store, no call. On, an event
-// about a goroutine whose request was not sampled (G::trace_skip) costs a
-// call and a load.
+// about a goroutine whose unit of work was not sampled (G::trace_unsampled)
+// costs a call and a load.
 // On: the event goes to a ring of the calling M (one writer: that M's
 // thread), fixed size (kTraceRingSize events of 64 bytes: 2 MiB an M), the
 // oldest events overwritten: no lock, no allocation, wait-free. The first
@@ -29,7 +31,7 @@
 // stores `claimed` = i+1, then the slot's words with release stores, then
 // `published` = i+1 (release). A reader loads `published` (acquire), copies
 // the slots with acquire loads, then loads `claimed`: a slot whose index is
-// below claimed - kRingSize may have been overwritten while it was copied
+// below claimed - kTraceRingSize may have been overwritten while it was copied
 // (a word read from a newer write implies, through that release/acquire
 // pair, that the reader sees the newer claim) and is dropped. All slot words
 // are atomics, so the sanitizers see no race; on x86 the release stores and
@@ -75,17 +77,55 @@ enum class TraceKind : std::uint8_t {
   read,    // a0: bytes read, 0 at EOF, or -errno
   write,   // a0: bytes written or -errno; a1: TraceSyscall
   close,   // fd closed (its last reference went)
-  // The http layer (fd: the connection).
-  http_request,   // head complete; a0: head bytes; a1: request number on the conn;
-                  // text: "METHOD target" (truncated)
-  handler_start,  //
-  handler_end,    // a0: status the handler set (0: none yet)
-  http_response,  // response sent; a0: status; a1: bytes sent
-  http_idle,      // waits for the next request; a0: requests served so far
-  http_close,     // the server is done with the conn; a0: requests served
-  count_
+  // [layer_first, layer_end): the kinds of the layers above, each
+  // registered with trace_register_kind (src/http/trace_kinds.cpp).
+  layer_first = 32,
+  layer_end = 64,
 };
+// The kind's name: the runtime's own, or the one registered ("?" if none).
 const char* to_string(TraceKind kind) noexcept;
+
+// What a reader of the trace does with an event of a layer above.
+// Journeys and the Perfetto export are built from these roles, so neither
+// needs to know which layer recorded the event.
+enum class TraceRole : std::uint8_t {
+  instant,     // a point on the fd's track
+  work_begin,  // a unit of work starts on fd (the http layer: a request head
+               // is in); its text names it. It is the one the goroutine
+               // sampled with trace_sample_work().
+  work_end,    // that unit of work is done (the response sent): a journey ends
+  part_begin,  // a part of the unit starts (the handler) …
+  part_end,    // … and ends
+  fd_wait,     // fd waits for its next unit of work; a0: units done so far
+  fd_done,     // the layer is done with fd; a0: units done on it
+};
+
+// A kind of a layer above, as it registers it. Every string has static
+// storage duration.
+struct TraceKindInfo {
+  const char* layer = "?";  // who records it ("http"): the export's category
+  const char* name = "?";   // a short noun: journeys' step kind ("request")
+  TraceRole role = TraceRole::instant;
+  // part_begin: the name of the slice it opens in exports ("handler"). A
+  // unit of work's slice is named by its text.
+  const char* span = nullptr;
+  const char* a0 = nullptr;  // the arguments' names in exports ("status"); null: unused
+  const char* a1 = nullptr;
+  // For a person, with {fd}, {g}, {a0}, {a1} and {text} replaced:
+  // "response sent: status {a0}, {a1} bytes".
+  const char* says = "";
+};
+// Registers kind ∈ [layer_first, layer_end), once, before tracing starts
+// (a layer does it from a static initialiser). `info` must outlive the
+// process's tracing.
+void trace_register_kind(TraceKind kind, const TraceKindInfo* info) noexcept;
+// The registration of a layer's kind; nullptr for the runtime's own kinds
+// and for numbers nobody registered.
+const TraceKindInfo* trace_kind_info(TraceKind kind) noexcept;
+inline TraceRole trace_role(TraceKind kind) noexcept {
+  const TraceKindInfo* info = trace_kind_info(kind);
+  return info != nullptr ? info->role : TraceRole::instant;
+}
 
 // go_stop's a0: why the goroutine switched out.
 enum class TraceStop : std::int64_t { yield = 1, park = 2, exit = 3, blocking = 4 };
@@ -129,19 +169,21 @@ inline bool trace_enabled() noexcept {
 // /debug/trace, a test): each trace_start() is paired with a trace_stop()
 // with the same argument. The rings keep their events after the stop.
 //
-// Sampling: a user that asks for one request in `sample_every` gets the
-// events of those requests only (and of everything that is not a request:
-// accepts, other goroutines, the poller blocking). The rate in force is the
-// smallest any user asked for. The http layer calls trace_sample_request()
-// as a connection's goroutine starts on the next request.
+// Sampling: a user that asks for one unit of work in `sample_every` (the
+// http layer's unit: a request) gets the events of those units only, and of
+// everything that is not part of a unit (accepts, other goroutines, the
+// poller blocking). The rate in force is the smallest any user asked for.
+// A goroutine calls trace_sample_work() as it starts on its next unit of
+// work; until its next call, its events are recorded or not as decided
+// there.
 void trace_start(std::uint32_t sample_every = 1);
 void trace_stop(std::uint32_t sample_every = 1);
 // The rate in force while tracing (1: every request).
 std::uint32_t trace_sample_every() noexcept;
-void trace_sample_request_slow() noexcept;
-inline void trace_sample_request() noexcept {
+void trace_sample_work_slow() noexcept;
+inline void trace_sample_work() noexcept {
   if (trace_enabled()) [[unlikely]]
-    trace_sample_request_slow();
+    trace_sample_work_slow();
 }
 
 // The slow paths (tracing on). g == kTraceCurrentG: the running goroutine.

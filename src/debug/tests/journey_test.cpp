@@ -21,6 +21,7 @@
 #include <string>
 
 #include "debug/json.h"
+#include "debug/trace_words.h"
 #include "gofer/debug.h"
 #include "gofer/http/httptest.h"
 #include "gofer/http/mux.h"
@@ -165,11 +166,13 @@ bool wait_for_idle_park(gofer::runtime::TraceCursor& cursor, std::string_view re
     std::uint64_t g = 0;
     bool idle = false;
     for (const rt::TraceEvent& e : seen) {
-      if (e.kind == rt::TraceKind::http_request && e.text_view().starts_with(request)) {
+      if (rt::trace_role(e.kind) == rt::TraceRole::work_begin &&
+          e.text_view().starts_with(request)) {
         fd = e.fd;
         g = e.g;
         idle = false;
-      } else if (e.kind == rt::TraceKind::http_idle && fd >= 0 && e.fd == fd && e.g == g) {
+      } else if (rt::trace_role(e.kind) == rt::TraceRole::fd_wait && fd >= 0 && e.fd == fd &&
+                 e.g == g) {
         idle = true;
       } else if (e.kind == rt::TraceKind::go_stop && idle && e.g == g && e.fd == fd &&
                  e.a0 == static_cast<std::int64_t>(rt::TraceStop::park) &&
@@ -575,7 +578,7 @@ TEST(TraceJson, DebugTraceRecordsTheWindowAsChromeTraceEvents) {
             if (e["cat"] == "netpoll") ++netpolls;
             if (name.starts_with("park G")) ++parks;
             if (name.starts_with("read ")) ++reads;
-            if (name.starts_with("sendmsg ")) ++writes;
+            if (name.starts_with("writev (sendmsg) ")) ++writes;
           }
         }
         EXPECT_GT(run_slices_m, 0);
@@ -696,10 +699,10 @@ TEST(Tracing, SampledRecordsWholeJourneysOfOneRequestInN) {
                              });
         }
         EXPECT_EQ(numbers.size(), sampled.size()) << "a request has two journeys";
-        // Unsampled requests: no http_request event for them at all.
+        // Unsampled requests: no request (work_begin) event for them at all.
         int heads = 0;
         for (const auto& e : gofer::runtime::trace_collect(since)) {
-          if (e.kind == gofer::runtime::TraceKind::http_request &&
+          if (gofer::runtime::trace_role(e.kind) == gofer::runtime::TraceRole::work_begin &&
               e.text_view().starts_with("GET /sampled/"))
             ++heads;
         }
@@ -770,6 +773,59 @@ TEST(Tracing, RingsKeepTheLatestEventsAndCursorsReadEachOnce) {
     EXPECT_EQ(rest.size(), all.size());
     EXPECT_GE(cursor.lost, 1000u);
     rt::trace_stop();
+  });
+}
+
+// A layer's own event kind is told by its registration alone (the runtime
+// knows no word of it), in the same words by journeys' decoder and by the
+// Perfetto export.
+TEST(Tracing, ALayersKindIsToldByItsRegistrationEverywhere) {
+  namespace rt = gofer::runtime;
+  static constexpr int kFd = 1'000'001;  // no real fd: only these events match
+  constexpr auto kKind =
+      static_cast<rt::TraceKind>(static_cast<int>(rt::TraceKind::layer_first) + 30);
+  static constexpr rt::TraceKindInfo kInfo{.layer = "test",
+                                           .name = "probe",
+                                           .role = rt::TraceRole::instant,
+                                           .a0 = "widgets",
+                                           .a1 = "gadgets",
+                                           .says = "probe on fd {fd}: {a0} widgets, {a1} gadgets"};
+  rt::trace_register_kind(kKind, &kInfo);
+  rt::trace_register_kind(kKind, &kInfo);  // again, the same: allowed
+  EXPECT_STREQ(rt::to_string(kKind), "probe");
+  constexpr auto kUnregistered =
+      static_cast<rt::TraceKind>(static_cast<int>(rt::TraceKind::layer_first) + 31);
+  EXPECT_EQ(rt::trace_kind_info(kUnregistered), nullptr);
+  EXPECT_EQ(rt::trace_kind_info(rt::TraceKind::read), nullptr);  // the runtime's own
+
+  gofer::run([&] {
+    std::int64_t since = rt::nanotime();
+    rt::trace_start();
+    rt::trace(kKind, kFd, 3, 4);
+    rt::trace(kUnregistered, kFd, 5, 6);
+    rt::trace_stop();
+    std::vector<rt::TraceEvent> ours = rt::trace_collect(since);
+    std::erase_if(ours, [](const rt::TraceEvent& e) { return e.fd != kFd; });
+    ASSERT_EQ(ours.size(), 2u);
+
+    debug::detail::EventWords words = debug::detail::describe_event(ours[0]);
+    EXPECT_TRUE(words.worth_telling);
+    EXPECT_EQ(words.kind, "probe");
+    EXPECT_EQ(words.text, "probe on fd 1000001: 3 widgets, 4 gadgets");
+    EXPECT_EQ(words.args, "\"widgets\":3,\"gadgets\":4");
+    EXPECT_FALSE(debug::detail::describe_event(ours[1]).worth_telling);
+
+    auto j = nlohmann::json::parse(debug::trace_json(since));
+    int found = 0;
+    for (const auto& e : j["traceEvents"]) {
+      if (e["ph"] != "i" || e["tid"] != kFd) continue;
+      ++found;
+      EXPECT_EQ(e["name"], words.label);
+      EXPECT_EQ(e["cat"], "test");
+      EXPECT_EQ(e["args"]["widgets"], 3);
+      EXPECT_EQ(e["args"]["gadgets"], 4);
+    }
+    EXPECT_EQ(found, 1) << "the unregistered kind is left out of the export";
   });
 }
 
