@@ -94,96 +94,30 @@ int tid_of_m(int m) {
 
 }  // namespace
 
-std::string trace_json(std::int64_t since_ns) {
-  std::vector<TraceEvent> ev = runtime::trace_collect(since_ns);
-  ChromeWriter out(ev.empty() ? since_ns : ev.front().ts);
-  out.metadata(kPidM, 0, "process_name", "Ms (OS threads): goroutines run, epoll_wait");
-  out.metadata(kPidP, 0, "process_name", "Ps (processors): goroutines run");
-  out.metadata(kPidFd, 0, "process_name", "fds: requests, handlers, syscalls");
+namespace {
 
-  struct Run {
-    std::int64_t ts;
-    std::uint64_t g;
-    int p;
-    std::int64_t runnable_ns;
-  };
-  std::unordered_map<int, Run> running;            // by M
-  std::unordered_map<int, std::int64_t> polling;   // by M: epoll_wait since
-  struct Open {
-    TraceEvent event;
-    std::string args;
-  };
-  std::unordered_map<int, Open> units;  // by fd: the unit of work (request) under way
-  std::unordered_map<int, Open> parts;  // by fd: the part of it (handler) under way
-  std::set<int> ms, ps, fds, listeners;
+// Turns the events, in time order, into the three processes' tracks.
+class ChromeExport {
+ public:
+  explicit ChromeExport(std::int64_t t0) : out_(t0) {
+    out_.metadata(kPidM, 0, "process_name", "Ms (OS threads): goroutines run, epoll_wait");
+    out_.metadata(kPidP, 0, "process_name", "Ps (processors): goroutines run");
+    out_.metadata(kPidFd, 0, "process_name", "fds: requests, handlers, syscalls");
+  }
 
-  auto end_run = [&](int m, std::int64_t ts, std::string_view how) {
-    auto it = running.find(m);
-    if (it == running.end()) return;
-    const Run& run = it->second;
-    std::string name = fmt::format("G{}", run.g);
-    std::string args = fmt::format(
-        "\"goroutine\":{},\"p\":{},\"m\":{},\"runnable_us\":{},\"stopped\":\"{}\"", run.g, run.p, m,
-        run.runnable_ns < 0 ? -1.0 : static_cast<double>(run.runnable_ns) / 1e3, how);
-    out.slice(kPidM, tid_of_m(m), run.ts, ts, name, "goroutine", args);
-    if (run.p >= 0) out.slice(kPidP, run.p, run.ts, ts, name, "goroutine", args);
-    running.erase(it);
-  };
-
-  // A layer's event, by its role: a unit of work (a request) is a slice on
-  // its fd's track from work_begin to work_end, a part of it (the handler)
-  // a slice nested in it; the rest are instants.
-  auto layer_event = [&](const TraceEvent& e, const detail::EventWords& words) {
-    const runtime::TraceKindInfo* info = runtime::trace_kind_info(e.kind);
-    if (info == nullptr) return;
-    fds.insert(e.fd);
-    auto with = [](std::string args, const std::string& more) {
-      if (!more.empty()) args += "," + more;
-      return args;
-    };
-    std::string goroutine = fmt::format("\"goroutine\":{}", e.g);
-    switch (info->role) {
-      case runtime::TraceRole::work_begin:
-        units[e.fd] = Open{e, words.args};
-        break;
-      case runtime::TraceRole::work_end:
-        if (auto it = units.find(e.fd); it != units.end()) {
-          const Open& begin = it->second;
-          out.slice(kPidFd, e.fd, begin.event.ts, e.ts, begin.event.text_view(), info->layer,
-                    with(with(goroutine, begin.args), words.args));
-          units.erase(it);
-        }
-        break;
-      case runtime::TraceRole::part_begin:
-        parts[e.fd] = Open{e, words.args};
-        break;
-      case runtime::TraceRole::part_end:
-        if (auto it = parts.find(e.fd); it != parts.end()) {
-          const runtime::TraceKindInfo* begin = runtime::trace_kind_info(it->second.event.kind);
-          out.slice(kPidFd, e.fd, it->second.event.ts, e.ts,
-                    begin != nullptr && begin->span != nullptr ? begin->span : words.label,
-                    info->layer, with(goroutine, words.args));
-          parts.erase(it);
-        }
-        break;
-      default:
-        out.instant(kPidFd, e.fd, e.ts, words.label, info->layer, with(goroutine, words.args));
-        break;
-    }
-  };
-  for (const TraceEvent& e : ev) {
+  void add(const TraceEvent& e) {
     int tid = tid_of_m(e.m);
-    ms.insert(tid);
-    if (e.p >= 0) ps.insert(e.p);
+    ms_.insert(tid);
+    if (e.p >= 0) ps_.insert(e.p);
     detail::EventWords words = detail::describe_event(e);
     switch (e.kind) {
       case TraceKind::go_start:
         end_run(e.m, e.ts, "unknown");
-        running[e.m] = Run{e.ts, e.g, e.p, e.a0};
+        running_[e.m] = Run{e.ts, e.g, e.p, e.a0};
         break;
       case TraceKind::go_stop:
         if (words.kind == "park") {
-          out.instant(kPidM, tid, e.ts, words.label, "sched", words.args);
+          out_.instant(kPidM, tid, e.ts, words.label, "sched", words.args);
           end_run(e.m, e.ts, words.detail);
         } else {
           end_run(e.m, e.ts, words.kind);
@@ -191,55 +125,142 @@ std::string trace_json(std::int64_t since_ns) {
         break;
       case TraceKind::go_create:
       case TraceKind::go_unpark:
-        out.instant(kPidM, tid, e.ts, words.label, "sched", words.args);
+        out_.instant(kPidM, tid, e.ts, words.label, "sched", words.args);
         break;
       case TraceKind::poll_block:
-        polling[e.m] = e.ts;
+        polling_[e.m] = e.ts;
         break;
       case TraceKind::poll_wake:
-        if (auto it = polling.find(e.m); it != polling.end()) {
-          out.slice(kPidM, tid, it->second, e.ts, words.label, "netpoll", words.args);
-          polling.erase(it);
+        if (auto it = polling_.find(e.m); it != polling_.end()) {
+          out_.slice(kPidM, tid, it->second, e.ts, words.label, "netpoll", words.args);
+          polling_.erase(it);
         }
         break;
       case TraceKind::netpoll:
-        out.instant(kPidM, tid, e.ts, words.label, "netpoll", words.args);
+        out_.instant(kPidM, tid, e.ts, words.label, "netpoll", words.args);
         break;
       case TraceKind::accept:
       case TraceKind::read:
       case TraceKind::write:
       case TraceKind::close:
-        fds.insert(e.fd);
-        if (e.kind == TraceKind::accept) listeners.insert(e.fd);
-        out.instant(kPidFd, e.fd, e.ts, words.label, "syscall", words.args);
+        fds_.insert(e.fd);
+        if (e.kind == TraceKind::accept) listeners_.insert(e.fd);
+        out_.instant(kPidFd, e.fd, e.ts, words.label, "syscall", words.args);
         break;
       default:
         layer_event(e, words);
         break;
     }
   }
-  // Goroutines still running when the window ended.
-  std::int64_t last = ev.empty() ? since_ns : ev.back().ts;
-  std::vector<int> open;
-  for (auto& [m, run] : running) open.push_back(m);
-  for (int m : open) end_run(m, last, "running at the end of the trace");
 
-  for (int tid : ms) {
-    out.metadata(kPidM, tid, "thread_name",
-                 tid == kTidOutside ? std::string("outside the runtime") : fmt::format("M{}", tid));
-    out.sort_index(kPidM, tid, tid);
+  // `last`: when the window ended (goroutines still running end there).
+  std::string finish(std::int64_t last, std::uint64_t events) {
+    std::vector<int> open;
+    for (auto& [m, run] : running_) open.push_back(m);
+    for (int m : open) end_run(m, last, "running at the end of the trace");
+    for (int tid : ms_) {
+      out_.metadata(
+          kPidM, tid, "thread_name",
+          tid == kTidOutside ? std::string("outside the runtime") : fmt::format("M{}", tid));
+      out_.sort_index(kPidM, tid, tid);
+    }
+    for (int p : ps_) {
+      out_.metadata(kPidP, p, "thread_name", fmt::format("P{}", p));
+      out_.sort_index(kPidP, p, p);
+    }
+    for (int fd : fds_) {
+      out_.metadata(
+          kPidFd, fd, "thread_name",
+          listeners_.count(fd) ? fmt::format("fd {} (listener)", fd) : fmt::format("fd {}", fd));
+      out_.sort_index(kPidFd, fd, fd);
+    }
+    return out_.finish(events);
   }
-  for (int p : ps) {
-    out.metadata(kPidP, p, "thread_name", fmt::format("P{}", p));
-    out.sort_index(kPidP, p, p);
+
+ private:
+  struct Run {
+    std::int64_t ts;
+    std::uint64_t g;
+    int p;
+    std::int64_t runnable_ns;
+  };
+  struct Open {
+    TraceEvent event;
+    std::string args;
+  };
+
+  static std::string with(std::string args, const std::string& more) {
+    if (!more.empty()) args += "," + more;
+    return args;
   }
-  for (int fd : fds) {
-    out.metadata(
-        kPidFd, fd, "thread_name",
-        listeners.count(fd) ? fmt::format("fd {} (listener)", fd) : fmt::format("fd {}", fd));
-    out.sort_index(kPidFd, fd, fd);
+
+  // M's goroutine stops running: its slice on the M's track and its P's.
+  void end_run(int m, std::int64_t ts, std::string_view how) {
+    auto it = running_.find(m);
+    if (it == running_.end()) return;
+    const Run& run = it->second;
+    std::string name = fmt::format("G{}", run.g);
+    std::string args = fmt::format(
+        "\"goroutine\":{},\"p\":{},\"m\":{},\"runnable_us\":{},\"stopped\":\"{}\"", run.g, run.p, m,
+        run.runnable_ns < 0 ? -1.0 : static_cast<double>(run.runnable_ns) / 1e3, how);
+    out_.slice(kPidM, tid_of_m(m), run.ts, ts, name, "goroutine", args);
+    if (run.p >= 0) out_.slice(kPidP, run.p, run.ts, ts, name, "goroutine", args);
+    running_.erase(it);
   }
-  return out.finish(ev.size());
+
+  // A layer's event, by its role: a unit of work (a request) is a slice on
+  // its fd's track from work_begin to work_end, a part of it (the handler)
+  // a slice nested in it; the rest are instants.
+  void layer_event(const TraceEvent& e, const detail::EventWords& words) {
+    const runtime::TraceKindInfo* info = runtime::trace_kind_info(e.kind);
+    if (info == nullptr) return;
+    fds_.insert(e.fd);
+    std::string goroutine = fmt::format("\"goroutine\":{}", e.g);
+    switch (info->role) {
+      case runtime::TraceRole::work_begin:
+        units_[e.fd] = Open{e, words.args};
+        break;
+      case runtime::TraceRole::work_end:
+        if (auto it = units_.find(e.fd); it != units_.end()) {
+          const Open& begin = it->second;
+          out_.slice(kPidFd, e.fd, begin.event.ts, e.ts, begin.event.text_view(), info->layer,
+                     with(with(goroutine, begin.args), words.args));
+          units_.erase(it);
+        }
+        break;
+      case runtime::TraceRole::part_begin:
+        parts_[e.fd] = Open{e, words.args};
+        break;
+      case runtime::TraceRole::part_end:
+        if (auto it = parts_.find(e.fd); it != parts_.end()) {
+          const runtime::TraceKindInfo* begin = runtime::trace_kind_info(it->second.event.kind);
+          out_.slice(kPidFd, e.fd, it->second.event.ts, e.ts,
+                     begin != nullptr && begin->span != nullptr ? begin->span : words.label,
+                     info->layer, with(goroutine, words.args));
+          parts_.erase(it);
+        }
+        break;
+      default:
+        out_.instant(kPidFd, e.fd, e.ts, words.label, info->layer, with(goroutine, words.args));
+        break;
+    }
+  }
+
+  ChromeWriter out_;
+  std::unordered_map<int, Run> running_;           // by M
+  std::unordered_map<int, std::int64_t> polling_;  // by M: in epoll_wait since
+  std::unordered_map<int, Open> units_;            // by fd: the unit of work (request) under way
+  std::unordered_map<int, Open> parts_;            // by fd: the part of it (handler) under way
+  std::set<int> ms_, ps_, fds_, listeners_;
+};
+
+}  // namespace
+
+std::string trace_json(std::int64_t since_ns) {
+  std::vector<TraceEvent> ev = runtime::trace_collect(since_ns);
+  ChromeExport x(ev.empty() ? since_ns : ev.front().ts);
+  for (const TraceEvent& e : ev) x.add(e);
+  return x.finish(ev.empty() ? since_ns : ev.back().ts, ev.size());
 }
 
 namespace detail {

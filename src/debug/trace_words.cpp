@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "runtime/park.h"
+#include "runtime/poll_desc.h"
 
 namespace gofer::debug::detail {
 namespace {
@@ -76,9 +77,11 @@ void go_create(const TraceEvent& e, EventWords& w) {
   w.text = e.a0 != 0
                ? fmt::format("goroutine {} created by goroutine {} on {}", e.g, e.a0, where(e))
                : fmt::format("goroutine {} created on {}", e.g, where(e));
-  if (e.a1 == 'r' || e.a1 == 'w') {
+  const auto read = static_cast<std::int64_t>(runtime::PollMode::read);
+  const auto write = static_cast<std::int64_t>(runtime::PollMode::write);
+  if (e.a1 == read || e.a1 == write) {
     // Conn::go_when_readable: the creator hands the fd to the poller.
-    const char* ready = e.a1 == 'r' ? "readable" : "writable";
+    const char* ready = e.a1 == read ? "readable" : "writable";
     w.kind = "handoff";
     w.label = fmt::format("G{} hands fd {} to the poller: G{} starts when it is {}", e.a0, e.fd,
                           e.g, ready);

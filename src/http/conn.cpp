@@ -162,7 +162,9 @@ void ServedConn::run(ServedConn* c) {
     srv->conns.erase(c);
   }
   delete c;
-  srv->open.fetch_sub(1, std::memory_order_relaxed);
+  // Release: the connection's last act; Server::shutdown's acquire load of
+  // 0 then sees everything it did (its handlers' writes included).
+  srv->open.fetch_sub(1, std::memory_order_release);
 }
 
 void ServedConn::park_idle(net::Deadline idle_deadline) {

@@ -44,6 +44,7 @@
 #include "http/http_date.h"
 #include "http/pattern.h"
 #include "http/sniff.h"
+#include "http/syntax.h"
 
 namespace gofer::http {
 
@@ -84,102 +85,6 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-void append_int(std::string& out, std::int64_t v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
-}
-
-std::optional<std::int64_t> parse_int(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v < 0) return std::nullopt;
-  return v;
-}
-
-// --- HTTP dates (RFC 9110 §5.6.7) -----------------------------------------
-
-constexpr std::string_view kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-constexpr std::string_view kLongDays[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
-                                          "Thursday", "Friday", "Saturday"};
-constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-// A cursor over a date string; every method returns false on a mismatch.
-struct DateScanner {
-  std::string_view s;
-
-  bool lit(std::string_view l) {
-    if (!s.starts_with(l)) return false;
-    s.remove_prefix(l.size());
-    return true;
-  }
-  bool num(std::size_t digits, int& out) {
-    if (s.size() < digits) return false;
-    out = 0;
-    for (std::size_t i = 0; i < digits; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      out = out * 10 + (s[i] - '0');
-    }
-    s.remove_prefix(digits);
-    return true;
-  }
-  template <std::size_t N>
-  bool name(const std::string_view (&names)[N], int& out) {
-    for (std::size_t i = 0; i < N; ++i) {
-      if (s.starts_with(names[i])) {
-        s.remove_prefix(names[i].size());
-        out = static_cast<int>(i);
-        return true;
-      }
-    }
-    return false;
-  }
-  bool clock(int& h, int& m, int& sec) { return num(2, h) && lit(":") && num(2, m) && lit(":") && num(2, sec); }
-};
-
-std::optional<std::int64_t> to_unix(int y, int mon, int d, int h, int m, int sec) {
-  using namespace std::chrono;
-  year_month_day ymd{year(y), month(static_cast<unsigned>(mon + 1)), day(static_cast<unsigned>(d))};
-  if (!ymd.ok() || h > 23 || m > 59 || sec > 60) return std::nullopt;
-  return sys_days(ymd).time_since_epoch() / seconds(1) + h * 3600 + m * 60 + sec;
-}
-
-// Parses the three formats RFC 9110 requires recipients to accept:
-// IMF-fixdate, RFC 850 and asctime (Go's http.ParseTime).
-std::optional<std::int64_t> parse_http_time(std::string_view text) {
-  int wd, d, mon, y, h, m, sec;
-  DateScanner a{text};
-  if (a.name(kDays, wd) && a.lit(", ") && a.num(2, d) && a.lit(" ") && a.name(kMonths, mon) &&
-      a.lit(" ") && a.num(4, y) && a.lit(" ") && a.clock(h, m, sec) && a.lit(" GMT") && a.s.empty()) {
-    return to_unix(y, mon, d, h, m, sec);
-  }
-  DateScanner b{text};
-  if (b.name(kLongDays, wd) && b.lit(", ") && b.num(2, d) && b.lit("-") && b.name(kMonths, mon) &&
-      b.lit("-") && b.num(2, y) && b.lit(" ") && b.clock(h, m, sec) && b.lit(" GMT") && b.s.empty()) {
-    return to_unix(y < 69 ? 2000 + y : 1900 + y, mon, d, h, m, sec);  // Go's two-digit-year rule
-  }
-  DateScanner c{text};
-  if (c.name(kDays, wd) && c.lit(" ") && c.name(kMonths, mon) && c.lit(" ")) {
-    if (!c.lit(" ") && !c.s.empty() && c.s[0] >= '1' && c.s[0] <= '3') {
-      if (!c.num(2, d)) return std::nullopt;
-    } else if (!c.num(1, d)) {
-      return std::nullopt;
-    }
-    if (c.lit(" ") && c.clock(h, m, sec) && c.lit(" ") && c.num(4, y) && c.s.empty()) {
-      return to_unix(y, mon, d, h, m, sec);
-    }
-  }
-  return std::nullopt;
-}
-
 std::int64_t unix_seconds(SysTime t) {
   return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
 }
@@ -194,7 +99,7 @@ enum class Cond { none, yes, no };
 // The entity-tag at the start of `s` (after whitespace), and what follows;
 // {"", ""} if there is none (Go's scanETag).
 std::pair<std::string_view, std::string_view> scan_etag(std::string_view s) {
-  s = trim_ows(s);
+  s = syntax::trim_ows(s);
   std::size_t start = s.starts_with("W/") ? 2 : 0;
   if (s.size() - start < 2 || s[start] != '"') return {};
   for (std::size_t i = start + 1; i < s.size(); ++i) {
@@ -221,7 +126,7 @@ bool etag_weak_match(std::string_view a, std::string_view b) {
 template <class Match>
 Cond scan_etag_list(std::string_view list, Cond star, Cond hit, Cond miss, Match match) {
   for (;;) {
-    list = trim_ows(list);
+    list = syntax::trim_ows(list);
     if (list.empty()) break;
     if (list[0] == ',') {
       list.remove_prefix(1);
@@ -258,7 +163,7 @@ Cond check_if_none_match(ResponseWriter& w, const Request& r) {
 Cond check_if_unmodified_since(const Request& r, SysTime modtime) {
   std::string_view ius = r.header("If-Unmodified-Since");
   if (ius.empty() || is_zero_time(modtime)) return Cond::none;
-  auto t = parse_http_time(ius);
+  auto t = detail::parse_http_time(ius);
   if (!t) return Cond::none;
   return unix_seconds(modtime) <= *t ? Cond::yes : Cond::no;
 }
@@ -267,7 +172,7 @@ Cond check_if_modified_since(const Request& r, SysTime modtime) {
   if (r.method != "GET" && r.method != "HEAD") return Cond::none;
   std::string_view ims = r.header("If-Modified-Since");
   if (ims.empty() || is_zero_time(modtime)) return Cond::none;
-  auto t = parse_http_time(ims);
+  auto t = detail::parse_http_time(ims);
   if (!t) return Cond::none;
   return unix_seconds(modtime) <= *t ? Cond::no : Cond::yes;
 }
@@ -278,7 +183,7 @@ Cond check_if_range(ResponseWriter& w, const Request& r, SysTime modtime) {
   auto [etag, rest] = scan_etag(ir);
   if (!etag.empty()) return etag_strong_match(etag, w.header().get("ETag")) ? Cond::yes : Cond::no;
   if (is_zero_time(modtime)) return Cond::no;
-  auto t = parse_http_time(ir);
+  auto t = detail::parse_http_time(ir);
   return t && *t == unix_seconds(modtime) ? Cond::yes : Cond::no;
 }
 
@@ -332,11 +237,11 @@ struct ByteRange {
 
   std::string content_range(std::int64_t size) const {
     std::string s = "bytes ";
-    append_int(s, start);
+    syntax::append_decimal(s, static_cast<std::uint64_t>(start));
     s += '-';
-    append_int(s, start + length - 1);
+    syntax::append_decimal(s, static_cast<std::uint64_t>(start + length - 1));
     s += '/';
-    append_int(s, size);
+    syntax::append_decimal(s, static_cast<std::uint64_t>(size));
     return s;
   }
 };
@@ -351,22 +256,22 @@ constexpr std::size_t kMaxRanges = 32;
 RangeResult parse_range(std::string_view s, std::int64_t size, std::vector<ByteRange>& out) {
   std::size_t eq = s.find('=');
   if (eq == std::string_view::npos) return RangeResult::invalid;
-  if (!equal_fold(trim_ows(s.substr(0, eq)), "bytes")) return RangeResult::ignore;
+  if (!equal_fold(syntax::trim_ows(s.substr(0, eq)), "bytes")) return RangeResult::ignore;
   bool no_overlap = false;
   std::string_view list = s.substr(eq + 1);
   while (!list.empty()) {
     std::size_t comma = list.find(',');
-    std::string_view ra = trim_ows(list.substr(0, comma));
+    std::string_view ra = syntax::trim_ows(list.substr(0, comma));
     list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     if (ra.empty()) continue;
     std::size_t dash = ra.find('-');
     if (dash == std::string_view::npos) return RangeResult::invalid;
-    std::string_view first = trim_ows(ra.substr(0, dash));
-    std::string_view last = trim_ows(ra.substr(dash + 1));
+    std::string_view first = syntax::trim_ows(ra.substr(0, dash));
+    std::string_view last = syntax::trim_ows(ra.substr(dash + 1));
     ByteRange r{};
     if (first.empty()) {
       // suffix-range: the last `n` bytes.
-      auto n = parse_int(last);
+      auto n = syntax::parse_decimal(last);
       if (!n) return RangeResult::invalid;
       if (*n == 0) {
         no_overlap = true;
@@ -375,7 +280,7 @@ RangeResult parse_range(std::string_view s, std::int64_t size, std::vector<ByteR
       r.start = size - std::min(*n, size);
       r.length = size - r.start;
     } else {
-      auto a = parse_int(first);
+      auto a = syntax::parse_decimal(first);
       if (!a) return RangeResult::invalid;
       if (*a >= size) {
         no_overlap = true;
@@ -385,7 +290,7 @@ RangeResult parse_range(std::string_view s, std::int64_t size, std::vector<ByteR
       if (last.empty()) {
         r.length = size - r.start;
       } else {
-        auto b = parse_int(last);
+        auto b = syntax::parse_decimal(last);
         if (!b || *b < r.start) return RangeResult::invalid;
         r.length = std::min(*b, size - 1) - r.start + 1;
       }
@@ -657,106 +562,141 @@ void dir_list(ResponseWriter& w, int fd) {
 
 // --- serve_content ------------------------------------------------------------
 
-void serve_content(ResponseWriter& w, Request& r, std::string_view name, SysTime modtime, int fd,
-                   std::int64_t size) {
-  set_last_modified(w, modtime);
-  std::string_view range_header;
-  if (check_preconditions(w, r, modtime, range_header)) return;
+namespace {
 
-  HeaderMap& h = w.header();
+// The Content-Type: the handler's, else by the name's extension, else
+// sniffed from the first 512 bytes (Go's serveContent).
+std::string content_type_for(HeaderMap& h, std::string_view name, int fd) {
+  if (h.has("Content-Type")) return std::string(h.get("Content-Type"));
   std::string ctype;
-  if (!h.has("Content-Type")) {
-    std::size_t dot = name.rfind('.');
-    std::size_t slash = name.rfind('/');
-    if (dot != std::string_view::npos && (slash == std::string_view::npos || dot > slash)) {
-      ctype = type_by_extension(name.substr(dot));
-    }
-    if (ctype.empty()) {
-      char buf[512];
-      ssize_t n = fs_call([&] { return ::pread(fd, buf, sizeof buf, 0); });
-      ctype = detail::detect_content_type(std::string_view(buf, n > 0 ? static_cast<std::size_t>(n) : 0));
-    }
-    h.set("Content-Type", ctype);
-  } else {
-    ctype = h.get("Content-Type");
+  std::size_t dot = name.rfind('.');
+  std::size_t slash = name.rfind('/');
+  if (dot != std::string_view::npos && (slash == std::string_view::npos || dot > slash)) {
+    ctype = type_by_extension(name.substr(dot));
   }
+  if (ctype.empty()) {
+    char buf[512];
+    ssize_t n = fs_call([&] { return ::pread(fd, buf, sizeof buf, 0); });
+    ctype =
+        detail::detect_content_type(std::string_view(buf, n > 0 ? static_cast<std::size_t>(n) : 0));
+  }
+  h.set("Content-Type", ctype);
+  return ctype;
+}
 
-  std::vector<ByteRange> ranges;
-  if (!range_header.empty()) {
-    switch (parse_range(range_header, size, ranges)) {
-      case RangeResult::ok:
-        break;
-      case RangeResult::ignore:
+// The ranges to send (none: the whole file). False when the request has
+// been answered already (416).
+bool choose_ranges(ResponseWriter& w, std::string_view range_header, std::int64_t size,
+                   std::vector<ByteRange>& ranges) {
+  if (range_header.empty()) return true;
+  switch (parse_range(range_header, size, ranges)) {
+    case RangeResult::ok:
+      break;
+    case RangeResult::ignore:
+      ranges.clear();
+      break;
+    case RangeResult::no_overlap:
+      if (size == 0) {
+        // Some clients send a Range with every request; an empty file is
+        // answered whole (Go).
         ranges.clear();
         break;
-      case RangeResult::no_overlap:
-        if (size == 0) {
-          // Some clients send a Range with every request; an empty file is
-          // answered whole (Go).
-          ranges.clear();
-          break;
-        }
-        h.set("Content-Range", "bytes */" + std::to_string(size));
-        error(w, "invalid range: failed to overlap", status_range_not_satisfiable);
-        return;
-      case RangeResult::invalid:
-        error(w, "invalid range", status_range_not_satisfiable);
-        return;
-    }
+      }
+      w.header().set("Content-Range", "bytes */" + std::to_string(size));
+      error(w, "invalid range: failed to overlap", status_range_not_satisfiable);
+      return false;
+    case RangeResult::invalid:
+      error(w, "invalid range", status_range_not_satisfiable);
+      return false;
   }
   std::int64_t sum = 0;
   for (const ByteRange& br : ranges) sum += br.length;
   // More bytes than the file, or a swarm of tiny parts: an attack or a
   // confused client; the whole file is cheaper (RFC 9110 §14.2 allows it).
   if (sum > size || ranges.size() > kMaxRanges) ranges.clear();
+  return true;
+}
 
-  int code = status_ok;
-  std::int64_t send_size = size;
+// A multipart/byteranges body (RFC 9110 §14.6): each part's head, the
+// closing delimiter, and the body's length with the parts' bytes.
+struct Multipart {
   std::string boundary;
   std::vector<std::string> part_heads;
   std::string closing;
+  std::int64_t length = 0;
+};
+
+Multipart multipart_for(const std::vector<ByteRange>& ranges, std::int64_t size,
+                        std::string_view ctype) {
+  Multipart m;
+  m.boundary = random_boundary();
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    std::string head = i == 0 ? "--" : "\r\n--";
+    head += m.boundary;
+    head += "\r\nContent-Range: ";
+    head += ranges[i].content_range(size);
+    head += "\r\nContent-Type: ";
+    head += ctype;
+    head += "\r\n\r\n";
+    m.length += static_cast<std::int64_t>(head.size()) + ranges[i].length;
+    m.part_heads.push_back(std::move(head));
+  }
+  m.closing = "\r\n--" + m.boundary + "--\r\n";
+  m.length += static_cast<std::int64_t>(m.closing.size());
+  return m;
+}
+
+// The parts of a multipart body. A failed write means the client is gone:
+// the rest is not sent (the server ends the connection).
+void send_parts(ResponseWriter& w, int fd, const std::vector<ByteRange>& ranges,
+                const Multipart& m) {
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    if (w.write(m.part_heads[i]).err) return;
+    auto [n, err] = w.send_file(fd, ranges[i].start, static_cast<std::size_t>(ranges[i].length));
+    if (err || n != static_cast<std::size_t>(ranges[i].length)) return;
+  }
+  w.write(m.closing);
+}
+
+}  // namespace
+
+void serve_content(ResponseWriter& w, Request& r, std::string_view name, SysTime modtime, int fd,
+                   std::int64_t size) {
+  set_last_modified(w, modtime);
+  std::string_view range_header;
+  if (check_preconditions(w, r, modtime, range_header)) return;
+  HeaderMap& h = w.header();
+  std::string ctype = content_type_for(h, name, fd);
+  std::vector<ByteRange> ranges;
+  if (!choose_ranges(w, range_header, size, ranges)) return;
+
+  int code = ranges.empty() ? status_ok : status_partial_content;
+  std::int64_t send_size = size;
+  Multipart multipart;
   if (ranges.size() == 1) {
-    code = status_partial_content;
     send_size = ranges[0].length;
     h.set("Content-Range", ranges[0].content_range(size));
   } else if (ranges.size() > 1) {
-    code = status_partial_content;
-    boundary = random_boundary();
-    send_size = 0;
-    for (std::size_t i = 0; i < ranges.size(); ++i) {
-      std::string head = i == 0 ? "--" : "\r\n--";
-      head += boundary;
-      head += "\r\nContent-Range: ";
-      head += ranges[i].content_range(size);
-      head += "\r\nContent-Type: ";
-      head += ctype;
-      head += "\r\n\r\n";
-      send_size += static_cast<std::int64_t>(head.size()) + ranges[i].length;
-      part_heads.push_back(std::move(head));
-    }
-    closing = "\r\n--" + boundary + "--\r\n";
-    send_size += static_cast<std::int64_t>(closing.size());
-    h.set("Content-Type", "multipart/byteranges; boundary=" + boundary);
+    multipart = multipart_for(ranges, size, ctype);
+    send_size = multipart.length;
+    h.set("Content-Type", "multipart/byteranges; boundary=" + multipart.boundary);
   }
-
   h.set("Accept-Ranges", "bytes");
   // A handler that set Content-Encoding (compressing on the fly) would make
   // our length wrong; only a range response always has it (Go).
-  if (!ranges.empty() || !h.has("Content-Encoding")) h.set("Content-Length", std::to_string(send_size));
+  if (!ranges.empty() || !h.has("Content-Encoding")) {
+    h.set("Content-Length", std::to_string(send_size));
+  }
   w.write_header(code);
   if (r.method == "HEAD") return;
 
+  // A failed write means the client is gone; the server sees it too.
   if (ranges.empty()) {
     w.send_file(fd, 0, static_cast<std::size_t>(size));
   } else if (ranges.size() == 1) {
     w.send_file(fd, ranges[0].start, static_cast<std::size_t>(ranges[0].length));
   } else {
-    for (std::size_t i = 0; i < ranges.size(); ++i) {
-      if (w.write(part_heads[i]).err) return;
-      auto [n, err] = w.send_file(fd, ranges[i].start, static_cast<std::size_t>(ranges[i].length));
-      if (err || n != static_cast<std::size_t>(ranges[i].length)) return;
-    }
-    w.write(closing);
+    send_parts(w, fd, ranges, multipart);
   }
 }
 
@@ -855,7 +795,7 @@ void FileServer::operator()(ResponseWriter& w, Request& r) const {
   // The clean path ("//a/./b" -> "/a/b") relative to the root: "a/b", or "." for the root.
   std::string rel = detail::clean_path(upath).substr(1);
   while (!rel.empty() && rel.back() == '/') rel.pop_back();
-  if (rel.empty()) rel = ".";
+  if (rel.empty()) rel.push_back('.');
 
   bool slash = upath.back() == '/';
   Opened o = fs_call([&] {

@@ -16,31 +16,17 @@
 #include "http/conn.h"
 #include "http/http_date.h"
 #include "http/sniff.h"
+#include "http/syntax.h"
 
 namespace gofer::http::detail {
 namespace {
 
 constexpr std::size_t kMaxBuffered = 16 << 10;
 
-void append_int(std::string& out, std::uint64_t v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
-}
-
 // Header names and values must not carry CR or LF (response splitting):
 // they are replaced by spaces, as Go does.
 void append_clean(std::string& out, std::string_view s) {
   for (char c : s) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
-}
-
-bool parse_length(std::string_view s, std::int64_t* out) {
-  if (s.empty()) return false;
-  std::uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v > INT64_MAX) return false;
-  *out = static_cast<std::int64_t>(v);
-  return true;
 }
 
 }  // namespace
@@ -91,14 +77,20 @@ void ConnResponse::write_header(int code) {
   status_ = code;
   body_allowed_ = !(code == 204 || code == 304);
   std::string_view cl = header_.get("Content-Length");
-  if (!cl.empty() && !parse_length(cl, &declared_length_)) header_.del("Content-Length");
+  if (!cl.empty()) {
+    if (std::optional<std::int64_t> n = syntax::parse_decimal(cl)) {
+      declared_length_ = *n;
+    } else {
+      header_.del("Content-Length");
+    }
+  }
 }
 
 void ConnResponse::append_status_and_fields(int code, bool with_content_length) {
   std::string& head = head_;
   head.clear();
   head.append("HTTP/1.1 ");
-  append_int(head, static_cast<std::uint64_t>(code));
+  syntax::append_decimal(head, static_cast<std::uint64_t>(code));
   head.push_back(' ');
   std::string_view text = status_text(code);
   head.append(text.empty() ? "status code" : text);
@@ -145,7 +137,7 @@ void ConnResponse::write_head(bool final_body_known) {
     if (final_body_known) {
       if (!head_request_ || body_written_ > 0) {
         head.append("Content-Length: ");
-        append_int(head, body_written_);
+        syntax::append_decimal(head, body_written_);
         head.append("\r\n");
       }
     } else if (head_request_) {

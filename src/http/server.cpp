@@ -19,7 +19,7 @@ Server::Server() : state_(std::make_unique<State>()) {}
 Server::~Server() = default;
 
 std::size_t Server::open_connections() const {
-  return state_->shared->open.load();
+  return state_->shared->open.load(std::memory_order_relaxed);  // a snapshot
 }
 
 namespace detail {
@@ -95,7 +95,8 @@ Error Server::serve(net::Listener& listener) {
   s->max_header_bytes = max_header_bytes;
   {
     std::lock_guard lock(s->mu);
-    if (s->shutting_down.load()) return make_error_code(errc::server_closed);
+    if (s->shutting_down.load(std::memory_order_relaxed))
+      return make_error_code(errc::server_closed);
     if (!s->cancel_base_set) {
       auto [ctx, cancel] = with_cancel(background());
       s->base_context = ctx;
@@ -108,7 +109,7 @@ Error Server::serve(net::Listener& listener) {
   for (;;) {
     auto [conn, err] = listener.accept();
     if (err) {
-      if (s->shutting_down.load()) {
+      if (s->shutting_down.load(std::memory_order_relaxed)) {
         result = make_error_code(errc::server_closed);
         break;
       }
@@ -141,7 +142,7 @@ void close_listeners_and(detail::ServerState& s, bool all_conns) {
   for (detail::ServedConn* c : s.conns) {
     // Closing from here wakes the connection's goroutine with errc::closed
     // (a connection closed already says errc::closed too: nothing to do).
-    if (all_conns || c->idle.load()) (void)c->io().close();
+    if (all_conns || c->idle.load(std::memory_order_relaxed)) (void)c->io().close();
   }
 }
 
@@ -151,7 +152,7 @@ void begin_shutdown(detail::ServerState& s) {
   CancelFunc cancel;
   {
     std::lock_guard lock(s.mu);
-    s.shutting_down.store(true);
+    s.shutting_down.store(true, std::memory_order_relaxed);  // under mu: see ServerState
     cancel = s.cancel_base;
   }
   cancel();
@@ -167,7 +168,9 @@ Error Server::shutdown(net::Deadline deadline) {
   auto interval = std::chrono::milliseconds(1);
   for (;;) {
     close_listeners_and(s, false);
-    if (s.open.load() == 0) return {};
+    // Acquire: pairs with each connection's release decrement, so that what
+    // the connections did happens before shutdown returns.
+    if (s.open.load(std::memory_order_acquire) == 0) return {};
     if (deadline != net::Deadline{} && net::Clock::now() >= deadline) {
       close_listeners_and(s, true);
       return make_error_code(net::errc::timeout);

@@ -21,6 +21,12 @@ struct ServerState {
       idle_timeout{0}, idle_park_after{0};
   std::size_t max_header_bytes = 1 << 20;
 
+  // Memory orders: shutting_down is stored under mu, and read under mu by
+  // serve() (so a serve() that starts late sees it); everywhere else it is
+  // a relaxed hint — shutdown() closes the connections itself and looks
+  // again until they are gone, so a connection that sees it late serves one
+  // more request, nothing worse. Counters are relaxed snapshots, except
+  // `open` (release decrement, acquire load in shutdown(): see conn.cpp).
   std::atomic<bool> shutting_down{false};
   Context base_context;  // cancelled by shutdown/close: parent of request contexts
   CancelFunc cancel_base;

@@ -4,8 +4,11 @@
 #pragma once
 
 #include <array>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "gofer/http/parser.h"
@@ -53,6 +56,29 @@ inline bool is(char c, uint8_t cls) {
 }
 inline bool is_ows(char c) {
   return c == ' ' || c == '\t';
+}
+
+// A field value (or a list element) without the OWS around it.
+inline std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// 1*DIGIT as a number in [0, 2^63-1]: Content-Length, byte ranges. No
+// sign, no whitespace, nothing after the digits.
+inline std::optional<std::int64_t> parse_decimal(std::string_view s) {
+  if (s.empty() || s.front() < '0' || s.front() > '9') return std::nullopt;
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+inline void append_decimal(std::string& out, std::uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
 }
 
 // uri-host [":" port] (RFC 9112 §3.2, RFC 3986 §3.2.2-3.2.3): an

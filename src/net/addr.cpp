@@ -184,34 +184,30 @@ bool parse_ip(std::string_view host, std::uint16_t port, Addr* out, Error* err) 
   return true;
 }
 
-Addr any_addr(int family, std::uint16_t port) {
+namespace {
+// An IPv6 or IPv4 address (by family) with the port.
+Addr ip_with_port(int family, std::uint16_t port, const in6_addr& v6, in_addr_t v4) {
   if (family == AF_INET6) {
     sockaddr_in6 sin6{};
     sin6.sin6_family = AF_INET6;
-    sin6.sin6_addr = in6addr_any;
+    sin6.sin6_addr = v6;
     sin6.sin6_port = htons(port);
     return Addr(reinterpret_cast<sockaddr*>(&sin6), sizeof sin6);
   }
   sockaddr_in sin{};
   sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_ANY);
+  sin.sin_addr.s_addr = htonl(v4);
   sin.sin_port = htons(port);
   return Addr(reinterpret_cast<sockaddr*>(&sin), sizeof sin);
 }
+}  // namespace
+
+Addr any_addr(int family, std::uint16_t port) {
+  return ip_with_port(family, port, in6addr_any, INADDR_ANY);
+}
 
 Addr loopback_addr(int family, std::uint16_t port) {
-  if (family == AF_INET6) {
-    sockaddr_in6 sin6{};
-    sin6.sin6_family = AF_INET6;
-    sin6.sin6_addr = in6addr_loopback;
-    sin6.sin6_port = htons(port);
-    return Addr(reinterpret_cast<sockaddr*>(&sin6), sizeof sin6);
-  }
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  sin.sin_port = htons(port);
-  return Addr(reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+  return ip_with_port(family, port, in6addr_loopback, INADDR_LOOPBACK);
 }
 
 bool is_unspecified(const Addr& a) noexcept {

@@ -10,6 +10,8 @@
 #include "net/fd.h"
 
 namespace gofer::net {
+
+using runtime::PollMode;
 namespace {
 // Go returns EINVAL for a method called on a nil Conn; so do we for an
 // empty (default-constructed or moved-from) one.
@@ -65,13 +67,13 @@ Addr Conn::remote_addr() const {
 }
 
 Error Conn::set_deadline(Deadline d) {
-  return impl_ ? impl_->fd.set_deadline(d, 'b') : invalid();
+  return impl_ ? impl_->fd.set_deadline(d, PollMode::both) : invalid();
 }
 Error Conn::set_read_deadline(Deadline d) {
-  return impl_ ? impl_->fd.set_deadline(d, 'r') : invalid();
+  return impl_ ? impl_->fd.set_deadline(d, PollMode::read) : invalid();
 }
 Error Conn::set_write_deadline(Deadline d) {
-  return impl_ ? impl_->fd.set_deadline(d, 'w') : invalid();
+  return impl_ ? impl_->fd.set_deadline(d, PollMode::write) : invalid();
 }
 
 Error Conn::set_no_delay(bool on) {

@@ -15,6 +15,8 @@
 #include "runtime/trace.h"
 
 namespace gofer::net::detail {
+
+using runtime::PollMode;
 namespace {
 
 // Go's maxRW: larger reads and writes are split (some kernels misbehave
@@ -100,7 +102,8 @@ int NetFd::sysfd() const noexcept {
 Error NetFd::prepare_read() {
   // Go's pollDesc.prepare: a closed fd or an expired deadline fails even if
   // data is waiting.
-  if (auto e = runtime::poll_check(pd_, 'r'); e != runtime::PollError::none) return poll_error(e);
+  if (auto e = runtime::poll_check(pd_, PollMode::read); e != runtime::PollError::none)
+    return poll_error(e);
   // And Go's runtime_pollReset: drop a readiness report that arrived while
   // nobody waited. The read below tells the truth about the socket; without
   // the reset, its EAGAIN would be followed by a wait that returns at once
@@ -116,11 +119,11 @@ Error NetFd::prepare_read() {
 }
 
 Error NetFd::prepare_write() {
-  return poll_error(runtime::poll_check(pd_, 'w'));
+  return poll_error(runtime::poll_check(pd_, PollMode::write));
 }
 
 // reason: what the goroutine dump shows (none: "IO wait (read/write)").
-Error NetFd::wait(int mode, runtime::WaitReason reason) {
+Error NetFd::wait(PollMode mode, runtime::WaitReason reason) {
   return poll_error(runtime::poll_wait(pd_, mode, reason));
 }
 
@@ -135,7 +138,7 @@ void NetFd::go_when_readable(gofer::detail::Task task, void* creator_pc) {
   // The wait that a read would do next; the readiness it keeps is what
   // read's drained path would wait on (see read()).
   read_drained_ = false;
-  runtime::poll_start_when_ready(pd_, 'r', std::move(task), runtime::WaitReason::io_read,
+  runtime::poll_start_when_ready(pd_, PollMode::read, std::move(task), runtime::WaitReason::io_read,
                                  creator_pc);
 }
 
@@ -153,7 +156,7 @@ Result<std::size_t> NetFd::read(std::span<char> buf) {
       std::exchange(read_drained_, false) && !pd_->read_hup.load(std::memory_order_acquire);
   if (drained) {
     // The readiness is what we wait on: keep it (no pollReset).
-    if (auto e = runtime::poll_check(pd_, 'r'); e != runtime::PollError::none) {
+    if (auto e = runtime::poll_check(pd_, PollMode::read); e != runtime::PollError::none) {
       return {0, poll_error(e)};
     }
   } else if (Error e = prepare_read()) {
@@ -162,7 +165,7 @@ Result<std::size_t> NetFd::read(std::span<char> buf) {
   if (buf.empty()) return {0, {}};
   const std::size_t n = std::min(buf.size(), kMaxRW);
   if (drained) {
-    if (Error e = wait('r')) return {0, e};
+    if (Error e = wait(PollMode::read)) return {0, e};
   }
   for (;;) {
     ssize_t r = sys::read(sysfd_, buf.data(), n);
@@ -173,7 +176,7 @@ Result<std::size_t> NetFd::read(std::span<char> buf) {
     }
     if (r == 0) return {0, errc::eof};
     if (r == -EAGAIN) {
-      if (Error e = wait('r')) return {0, e};
+      if (Error e = wait(PollMode::read)) return {0, e};
       continue;
     }
     if (r == -EINTR) continue;
@@ -198,7 +201,7 @@ Result<std::size_t> NetFd::write(std::span<const char> buf) {
       continue;  // a partial write: the next try usually says EAGAIN
     }
     if (r == -EAGAIN) {
-      if (Error e = wait('w')) return {done, e};
+      if (Error e = wait(PollMode::write)) return {done, e};
       continue;
     }
     if (r == -EINTR) continue;
@@ -254,7 +257,7 @@ Result<std::size_t> NetFd::writev(std::span<const iovec> bufs) {
       continue;
     }
     if (r == -EAGAIN) {
-      if (Error e = wait('w')) return {done, e};
+      if (Error e = wait(PollMode::write)) return {done, e};
       continue;
     }
     if (r == -EINTR) continue;
@@ -280,7 +283,7 @@ Result<int> NetFd::accept(Addr* remote) {
     }
     switch (-s) {
       case EAGAIN:
-        if (Error e = wait('r', runtime::WaitReason::io_accept)) return {-1, e};
+        if (Error e = wait(PollMode::read, runtime::WaitReason::io_accept)) return {-1, e};
         continue;
       case EINTR:
         continue;
@@ -324,7 +327,7 @@ Error NetFd::backoff_sleep(std::int64_t until) {
   backoff_.wait(until, runtime::WaitReason::sleep);
   backoff_.reset_timeout();
   // close() evicts the PollDesc before it notifies: a close is seen here.
-  return poll_error(runtime::poll_check(pd_, 'r'));
+  return poll_error(runtime::poll_check(pd_, PollMode::read));
 }
 
 Error NetFd::connect(const Addr& remote, std::int64_t deadline) {
@@ -343,10 +346,10 @@ Error NetFd::connect(const Addr& remote, std::int64_t deadline) {
       return sys_error(-r);
   }
   // The dial timeout is the write deadline while the handshake runs (Go).
-  if (deadline != 0) runtime::poll_set_deadline(pd_, deadline, 'w');
+  if (deadline != 0) runtime::poll_set_deadline(pd_, deadline, PollMode::write);
   Error err;
   for (;;) {
-    if ((err = wait('w', runtime::WaitReason::io_connect))) break;
+    if ((err = wait(PollMode::write, runtime::WaitReason::io_connect))) break;
     int soerr = 0;
     if (int g = sys::getsockopt_int(sysfd_, SOL_SOCKET, SO_ERROR, &soerr); g < 0) {
       err = sys_error(-g);
@@ -365,7 +368,7 @@ Error NetFd::connect(const Addr& remote, std::int64_t deadline) {
     socklen_t len = sizeof ss;
     if (sys::getpeername(sysfd_, reinterpret_cast<sockaddr*>(&ss), &len) == 0) break;
   }
-  if (deadline != 0) runtime::poll_set_deadline(pd_, 0, 'w');
+  if (deadline != 0) runtime::poll_set_deadline(pd_, 0, PollMode::write);
   return err;
 }
 
@@ -395,7 +398,7 @@ Error NetFd::shutdown(int how) {
   return r < 0 ? sys_error(-r) : Error{};
 }
 
-Error NetFd::set_deadline(Deadline d, int mode) {
+Error NetFd::set_deadline(Deadline d, PollMode mode) {
   OpGuard op(this, OpGuard::kRef);
   if (!op.ok()) return errc::closed;
   runtime::poll_set_deadline(pd_, to_nanotime(d), mode);

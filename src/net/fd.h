@@ -39,10 +39,7 @@
 #include "net/fd_mutex.h"
 #include "net/wakeup.h"
 #include "runtime/park.h"
-
-namespace gofer::runtime {
-struct PollDesc;
-}
+#include "runtime/poll_desc.h"
 
 namespace gofer::net::detail {
 
@@ -80,7 +77,7 @@ class NetFd {
 
   Error close();
   Error shutdown(int how);
-  Error set_deadline(Deadline d, int mode);  // mode: 'r', 'w' or 'b'
+  Error set_deadline(Deadline d, runtime::PollMode mode);
   Error setsockopt_int(int level, int name, int value);
   Addr local_addr() const;
   int sysfd() const noexcept;  // -1 once closed
@@ -92,7 +89,7 @@ class NetFd {
 
   Error prepare_read();
   Error prepare_write();
-  Error wait(int mode, runtime::WaitReason reason = runtime::WaitReason::none);
+  Error wait(runtime::PollMode mode, runtime::WaitReason reason = runtime::WaitReason::none);
   Error backoff_sleep(std::int64_t until);
   // The last reference went: unregister and close the fd, then let close()
   // return.

@@ -25,8 +25,8 @@ void read_deadline_fired(void* arg, std::uint64_t seq) noexcept;
 void recycle(PollDesc* pd);
 void write_deadline_fired(void* arg, std::uint64_t seq) noexcept;
 
-std::atomic<std::uintptr_t>& sema(PollDesc* pd, int mode) {
-  return mode == 'r' ? pd->rg : pd->wg;
+std::atomic<std::uintptr_t>& sema(PollDesc* pd, PollMode mode) {
+  return mode == PollMode::read ? pd->rg : pd->wg;
 }
 
 // Takes the waiter out of a direction's semaphore (Go's netpollunblock).
@@ -58,7 +58,7 @@ bool block_commit(G* g, void* arg) noexcept {
 }
 
 // Go's netpollblock: true if the direction became ready.
-bool block(PollDesc* pd, int mode, WaitReason reason) {
+bool block(PollDesc* pd, PollMode mode, WaitReason reason) {
   auto& gpp = sema(pd, mode);
   for (;;) {
     std::uintptr_t expected = kPdReady;
@@ -67,14 +67,14 @@ bool block(PollDesc* pd, int mode, WaitReason reason) {
     if (gpp.compare_exchange_strong(expected, kPdWait, std::memory_order_seq_cst)) break;
     if (expected != kPdReady && expected != kPdNil) {
       fatal("two goroutines wait on fd {} for {} at once", pd->fd.load(std::memory_order_relaxed),
-            mode == 'r' ? "read" : "write");
+            mode == PollMode::read ? "read" : "write");
     }
   }
   // Re-check the error flags after publishing kPdWait (the other half of the
   // Dekker pair in unblock()).
   if (poll_check(pd, mode) == PollError::none) {
     if (reason == WaitReason::none)
-      reason = mode == 'r' ? WaitReason::io_read : WaitReason::io_write;
+      reason = mode == PollMode::read ? WaitReason::io_read : WaitReason::io_write;
     park(&block_commit, &gpp, reason, pd->fd.load(std::memory_order_relaxed));
   }
   std::uintptr_t old = gpp.exchange(kPdNil, std::memory_order_seq_cst);
@@ -85,10 +85,10 @@ bool block(PollDesc* pd, int mode, WaitReason reason) {
 
 }  // namespace
 
-void poll_start_when_ready(PollDesc* pd, int mode, detail::Task task, WaitReason reason,
+void poll_start_when_ready(PollDesc* pd, PollMode mode, detail::Task task, WaitReason reason,
                            void* creator_pc) {
   G* g = new_waiting_goroutine(std::move(task), reason, creator_pc,
-                               pd->fd.load(std::memory_order_relaxed), mode);
+                               pd->fd.load(std::memory_order_relaxed), static_cast<int>(mode));
   auto& gpp = sema(pd, mode);
   const auto mine = reinterpret_cast<std::uintptr_t>(g);
   for (;;) {
@@ -103,7 +103,7 @@ void poll_start_when_ready(PollDesc* pd, int mode, detail::Task task, WaitReason
     if (gpp.compare_exchange_strong(expected, mine, std::memory_order_seq_cst)) break;
     if (expected != kPdReady) {
       fatal("two goroutines wait on fd {} for {} at once", pd->fd.load(std::memory_order_relaxed),
-            mode == 'r' ? "read" : "write");
+            mode == PollMode::read ? "read" : "write");
     }
   }
   // The other half of the Dekker pair in unblock(): a close or a deadline
@@ -209,14 +209,14 @@ void poll_evict(PollDesc* pd) {
   if (wg != nullptr) ready(wg);
 }
 
-PollError poll_check(PollDesc* pd, int mode) {
+PollError poll_check(PollDesc* pd, PollMode mode) {
   if (pd->closing.load(std::memory_order_seq_cst)) return PollError::closing;
-  auto& deadline = mode == 'r' ? pd->rd : pd->wd;
+  auto& deadline = mode == PollMode::read ? pd->rd : pd->wd;
   if (deadline.load(std::memory_order_seq_cst) < 0) return PollError::timeout;
   return PollError::none;
 }
 
-PollError poll_wait(PollDesc* pd, int mode, WaitReason reason) {
+PollError poll_wait(PollDesc* pd, PollMode mode, WaitReason reason) {
   PollError err = poll_check(pd, mode);
   if (err != PollError::none) return err;
   while (!block(pd, mode, reason)) {
@@ -229,20 +229,20 @@ PollError poll_wait(PollDesc* pd, int mode, WaitReason reason) {
 
 namespace {
 
-void deadline_fired(PollDesc* pd, std::uint64_t seq, int mode) {
+void deadline_fired(PollDesc* pd, std::uint64_t seq, PollMode mode) {
   G* g;
   {
     std::lock_guard lock(pd->mu);
-    std::uint64_t& cur_seq = mode == 'r' ? pd->rseq : pd->wseq;
+    std::uint64_t& cur_seq = mode == PollMode::read ? pd->rseq : pd->wseq;
     if (seq != cur_seq) return;  // re-armed, cleared or closed since
-    std::int64_t& armed = mode == 'r' ? pd->rarmed : pd->warmed;
-    auto& deadline = mode == 'r' ? pd->rd : pd->wd;
+    std::int64_t& armed = mode == PollMode::read ? pd->rarmed : pd->warmed;
+    auto& deadline = mode == PollMode::read ? pd->rd : pd->wd;
     armed = 0;
     // A matching seq means the deadline was set and only moved later since
     // the timer was armed (see rarmed): not due yet, wait for the new one.
     std::int64_t d = deadline.load(std::memory_order_relaxed);
     if (d > nanotime()) {
-      (mode == 'r' ? pd->rt : pd->wt).reset(d, 0, &cur_seq);
+      (mode == PollMode::read ? pd->rt : pd->wt).reset(d, 0, &cur_seq);
       armed = d;
       return;
     }
@@ -253,15 +253,15 @@ void deadline_fired(PollDesc* pd, std::uint64_t seq, int mode) {
 }
 
 void read_deadline_fired(void* arg, std::uint64_t seq) noexcept {
-  deadline_fired(static_cast<PollDesc*>(arg), seq, 'r');
+  deadline_fired(static_cast<PollDesc*>(arg), seq, PollMode::read);
 }
 void write_deadline_fired(void* arg, std::uint64_t seq) noexcept {
-  deadline_fired(static_cast<PollDesc*>(arg), seq, 'w');
+  deadline_fired(static_cast<PollDesc*>(arg), seq, PollMode::write);
 }
 
 }  // namespace
 
-void poll_set_deadline(PollDesc* pd, std::int64_t deadline, int mode) {
+void poll_set_deadline(PollDesc* pd, std::int64_t deadline, PollMode mode) {
   G* rg = nullptr;
   G* wg = nullptr;
   std::int64_t now = nanotime();
@@ -270,7 +270,7 @@ void poll_set_deadline(PollDesc* pd, std::int64_t deadline, int mode) {
     std::lock_guard lock(pd->mu);
     if (pd->closing.load(std::memory_order_relaxed)) return;
     auto arm = [&](std::atomic<std::int64_t>& d, Timer& t, std::uint64_t& seq, std::int64_t& armed,
-                   int m) {
+                   PollMode m) {
       d.store(deadline, std::memory_order_seq_cst);
       if (deadline > 0) {
         // Later than the armed timer: it fires first and re-arms itself.
@@ -285,11 +285,13 @@ void poll_set_deadline(PollDesc* pd, std::int64_t deadline, int mode) {
       }
       if (deadline < 0) {
         G* g = unblock(sema(pd, m), false);
-        (m == 'r' ? rg : wg) = g;
+        (m == PollMode::read ? rg : wg) = g;
       }
     };
-    if (mode == 'r' || mode == 'b') arm(pd->rd, pd->rt, pd->rseq, pd->rarmed, 'r');
-    if (mode == 'w' || mode == 'b') arm(pd->wd, pd->wt, pd->wseq, pd->warmed, 'w');
+    if (mode == PollMode::read || mode == PollMode::both)
+      arm(pd->rd, pd->rt, pd->rseq, pd->rarmed, PollMode::read);
+    if (mode == PollMode::write || mode == PollMode::both)
+      arm(pd->wd, pd->wt, pd->wseq, pd->warmed, PollMode::write);
   }
   if (rg != nullptr) ready(rg);
   if (wg != nullptr) ready(wg);

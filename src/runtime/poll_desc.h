@@ -88,11 +88,15 @@ void poll_close(PollDesc* pd);
 // Marks pd closing and wakes its waiters; later waits fail with `closing`.
 void poll_evict(PollDesc* pd);
 
-// Before an operation: the error it must fail with, if any. mode: 'r' / 'w'.
-PollError poll_check(PollDesc* pd, int mode);
+// A direction of an fd (Go's pollDesc modes, with Go's values: they are
+// what a go_create trace event carries in a1).
+enum class PollMode : int { read = 'r', write = 'w', both = 'r' + 'w' };
+
+// Before an operation: the error it must fail with, if any (read or write).
+PollError poll_check(PollDesc* pd, PollMode mode);
 // Parks until the direction is ready, or fails with closing/timeout.
 // `reason` is what the goroutine dump shows (default: io_read / io_write).
-PollError poll_wait(PollDesc* pd, int mode, WaitReason reason = WaitReason::none);
+PollError poll_wait(PollDesc* pd, PollMode mode, WaitReason reason = WaitReason::none);
 // Starts `task` as a new goroutine when the direction becomes ready, its
 // deadline passes or the fd is closed — whatever would wake a goroutine
 // parked in poll_wait — and at once if one of them already happened. Until
@@ -100,11 +104,11 @@ PollError poll_wait(PollDesc* pd, int mode, WaitReason reason = WaitReason::none
 // connection can wait this way for a few hundred bytes instead of a
 // goroutine's stack pages. The task re-tries its operation (the readiness
 // is a hint, as after poll_wait). One waiter per direction, as poll_wait.
-void poll_start_when_ready(PollDesc* pd, int mode, detail::Task task, WaitReason reason,
+void poll_start_when_ready(PollDesc* pd, PollMode mode, detail::Task task, WaitReason reason,
                            void* creator_pc);
-// Sets a deadline (nanotime; 0 clears it) for 'r', 'w' or 'r'+'w' ('b').
-// A deadline in the past wakes the waiter at once.
-void poll_set_deadline(PollDesc* pd, std::int64_t deadline, int mode);
+// Sets a deadline (nanotime; 0 clears it) for one direction or both. A
+// deadline in the past wakes the waiter at once.
+void poll_set_deadline(PollDesc* pd, std::int64_t deadline, PollMode mode);
 
 // Called by the backend for each event: marks the directions ready and
 // appends the woken Gs to the list.

@@ -46,7 +46,22 @@ namespace gofer::runtime {
 struct M;
 struct TraceRing;
 
-enum class PStatus : std::uint8_t { idle, running, blocking };
+// Who owns a P in each status, and who may move it on (the transitions are
+// pidleput_locked / pidleget_locked and acquirep / releasep, sched.cpp):
+//   idle     in Sched's idle list (pidle), owned by that list: touched only
+//            under Sched::mu. → running by the M that takes it off the list
+//            (acquirep, right after pidleget_locked).
+//   running  held by exactly one M (P::m), which alone touches its local
+//            state (run queue tail, free lists, schedtick); other Ms only
+//            steal from its run queue and use its timer heap under its lock.
+//            → idle by that M (releasep, then pidleput_locked) when it finds
+//            no work or enters blocking(), or handed to another M with its
+//            work (handoffp → startm → acquirep). Between releasep and the
+//            next acquirep or pidleput_locked (P::m null) it belongs to the
+//            code that released it.
+// (Unlike Go there is no _Psyscall: blocking() gives the P up at once
+// rather than letting sysmon retake it.)
+enum class PStatus : std::uint8_t { idle, running };
 
 struct P {
   int id = 0;

@@ -63,7 +63,7 @@ enum class TraceKind : std::uint8_t {
   none,
   // The scheduler. g is the goroutine the event is about.
   go_create,   // g created (on the creator's M/P); a0: parent goroutine (0: none);
-               // a1: 'r'/'w' if g waits, with no stack yet, for fd to be ready
+               // a1: PollMode ('r'/'w') if g waits, with no stack yet, for fd to be ready
                // (poll_start_when_ready), else 0 (fd -1)
   go_start,    // g starts or resumes on this M/P; a0: ns it was runnable (-1: unknown)
   go_stop,     // g switched out; a0: TraceStop; a1: WaitReason (park); fd: what it waits on (-1)

@@ -109,12 +109,6 @@ void ChanCore::destroy() noexcept {
   ::operator delete(static_cast<void*>(this), std::align_val_t(align));
 }
 
-bool ChanCore::full_locked() const noexcept {
-  // Unbuffered: "full" unless a receiver waits (Go's full()).
-  if (cap_ == 0) return recvq_.empty();
-  return qcount_.load(std::memory_order_relaxed) == cap_;
-}
-
 void ChanCore::buf_put_locked(void* elem) noexcept {
   ops_->move_construct(slot(sendx_), elem);
   if (++sendx_ == cap_) sendx_ = 0;
@@ -154,22 +148,45 @@ Parker* ChanCore::recv_direct_locked(ChanWaiter* sender, void* dst) noexcept {
   return sender->parker;
 }
 
-void ChanCore::send(void* elem) {
-  mu_.lock();
-  if (closed_) {
-    mu_.unlock();
-    throw ChanClosedError("send on closed channel");
-  }
-  if (ChanWaiter* r = recvq_.dequeue()) {
-    Parker* p = send_direct_locked(r, elem);
-    mu_.unlock();
-    unpark(*p);
-    return;
-  }
+ChanCore::Now ChanCore::send_now_locked(void* elem) noexcept {
+  if (closed_) return {NowStatus::closed};
+  if (ChanWaiter* r = recvq_.dequeue()) return {NowStatus::done, send_direct_locked(r, elem)};
   if (qcount_.load(std::memory_order_relaxed) < cap_) {
     buf_put_locked(elem);
+    return {NowStatus::done};
+  }
+  return {NowStatus::would_block};
+}
+
+ChanCore::Now ChanCore::recv_now_locked(void* dst) noexcept {
+  if (ChanWaiter* s = sendq_.dequeue()) return {NowStatus::done, recv_direct_locked(s, dst)};
+  if (qcount_.load(std::memory_order_relaxed) > 0) {
+    buf_take_locked(dst);
+    return {NowStatus::done};
+  }
+  if (closed_) return {NowStatus::closed};
+  return {NowStatus::would_block};
+}
+
+// Go's chansend(c, ep, block): a waiting receiver takes the value
+// directly, else the buffer does, else a blocking send parks until a
+// receiver takes it (or close wakes it: Go's panic). Without block, never
+// throws and never parks.
+TrySend ChanCore::chansend(void* elem, bool block) {
+  mu_.lock();
+  Now now = send_now_locked(elem);
+  if (now.status != NowStatus::would_block || !block) {
     mu_.unlock();
-    return;
+    if (now.wake != nullptr) unpark(*now.wake);
+    switch (now.status) {
+      case NowStatus::done:
+        return TrySend::sent;
+      case NowStatus::closed:
+        if (block) throw ChanClosedError("send on closed channel");
+        return TrySend::closed;
+      case NowStatus::would_block:
+        return TrySend::full;
+    }
   }
   Parker parker;
   ChanWaiter w;
@@ -180,45 +197,26 @@ void ChanCore::send(void* elem) {
   park(parker, runtime::WaitReason::chan_send);
   // Woken by a receiver that took the value, or by close.
   if (!w.success) throw ChanClosedError("send on closed channel");
+  return TrySend::sent;
 }
 
-TrySend ChanCore::try_send(void* elem) noexcept {
+// Go's chanrecv(c, ep, block): a waiting sender hands its value over
+// (through the buffer's head when there is one), else the buffer gives
+// one, else a blocking receive parks until a sender or close wakes it.
+TryRecv ChanCore::chanrecv(void* dst, bool block) noexcept {
   mu_.lock();
-  if (closed_) {
+  Now now = recv_now_locked(dst);
+  if (now.status != NowStatus::would_block || !block) {
     mu_.unlock();
-    return TrySend::closed;
-  }
-  if (ChanWaiter* r = recvq_.dequeue()) {
-    Parker* p = send_direct_locked(r, elem);
-    mu_.unlock();
-    unpark(*p);
-    return TrySend::sent;
-  }
-  if (qcount_.load(std::memory_order_relaxed) < cap_) {
-    buf_put_locked(elem);
-    mu_.unlock();
-    return TrySend::sent;
-  }
-  mu_.unlock();
-  return TrySend::full;
-}
-
-bool ChanCore::recv(void* dst) {
-  mu_.lock();
-  if (closed_ && qcount_.load(std::memory_order_relaxed) == 0) {
-    mu_.unlock();
-    return false;
-  }
-  if (ChanWaiter* s = sendq_.dequeue()) {
-    Parker* p = recv_direct_locked(s, dst);
-    mu_.unlock();
-    unpark(*p);
-    return true;
-  }
-  if (qcount_.load(std::memory_order_relaxed) > 0) {
-    buf_take_locked(dst);
-    mu_.unlock();
-    return true;
+    if (now.wake != nullptr) unpark(*now.wake);
+    switch (now.status) {
+      case NowStatus::done:
+        return TryRecv::received;
+      case NowStatus::closed:
+        return TryRecv::closed;
+      case NowStatus::would_block:
+        return TryRecv::empty;
+    }
   }
   Parker parker;
   ChanWaiter w;
@@ -227,28 +225,7 @@ bool ChanCore::recv(void* dst) {
   recvq_.enqueue(&w);
   mu_.unlock();
   park(parker, runtime::WaitReason::chan_receive);
-  return w.success;
-}
-
-TryRecv ChanCore::try_recv(void* dst) noexcept {
-  mu_.lock();
-  if (closed_ && qcount_.load(std::memory_order_relaxed) == 0) {
-    mu_.unlock();
-    return TryRecv::closed;
-  }
-  if (ChanWaiter* s = sendq_.dequeue()) {
-    Parker* p = recv_direct_locked(s, dst);
-    mu_.unlock();
-    unpark(*p);
-    return TryRecv::received;
-  }
-  if (qcount_.load(std::memory_order_relaxed) > 0) {
-    buf_take_locked(dst);
-    mu_.unlock();
-    return TryRecv::received;
-  }
-  mu_.unlock();
-  return TryRecv::empty;
+  return w.success ? TryRecv::received : TryRecv::closed;
 }
 
 void ChanCore::close() {
@@ -284,6 +261,8 @@ void ChanCore::close() {
 
 struct SelectImpl {
   static SelectResult run(SelectCaseRaw* cases, std::uint16_t* order, std::size_t n, bool block);
+  static std::size_t order_cases(SelectCaseRaw* cases, std::size_t n, std::uint16_t* pollorder,
+                                 std::uint16_t* lockorder);
 
   static void lock_all(SelectCaseRaw* cases, const std::uint16_t* lockorder, std::size_t n) {
     ChanCore* prev = nullptr;
@@ -301,13 +280,12 @@ struct SelectImpl {
   }
 };
 
-SelectResult SelectImpl::run(SelectCaseRaw* cases, std::uint16_t* order, std::size_t n,
-                             bool block) {
-  // Poll order: a uniformly random permutation of the non-nil cases (inside-
-  // out Fisher-Yates); nil channels never take part. Lock order: by channel
-  // address, so that concurrent selects cannot deadlock.
-  std::uint16_t* pollorder = order;
-  std::uint16_t* lockorder = order + n;
+// Poll order: a uniformly random permutation of the non-nil cases (inside-
+// out Fisher-Yates); nil channels never take part. Lock order: by channel
+// address, so that concurrent selects cannot deadlock. Returns the number
+// of cases in each order.
+std::size_t SelectImpl::order_cases(SelectCaseRaw* cases, std::size_t n, std::uint16_t* pollorder,
+                                    std::uint16_t* lockorder) {
   std::size_t norder = 0;
   for (std::size_t i = 0; i < n; ++i) {
     if (cases[i].chan == nullptr) continue;
@@ -316,6 +294,18 @@ SelectResult SelectImpl::run(SelectCaseRaw* cases, std::uint16_t* order, std::si
     pollorder[j] = static_cast<std::uint16_t>(i);
     ++norder;
   }
+  std::copy(pollorder, pollorder + norder, lockorder);
+  std::sort(lockorder, lockorder + norder, [cases](std::uint16_t a, std::uint16_t b) {
+    return std::less<ChanCore*>()(cases[a].chan, cases[b].chan);
+  });
+  return norder;
+}
+
+SelectResult SelectImpl::run(SelectCaseRaw* cases, std::uint16_t* order, std::size_t n,
+                             bool block) {
+  std::uint16_t* pollorder = order;
+  std::uint16_t* lockorder = order + n;
+  const std::size_t norder = order_cases(cases, n, pollorder, lockorder);
   if (norder == 0) {
     if (!block) return {-1, false};
     if (runtime::current_g() == nullptr) fatal("gofer: select with no cases outside a goroutine");
@@ -324,10 +314,6 @@ SelectResult SelectImpl::run(SelectCaseRaw* cases, std::uint16_t* order, std::si
                     runtime::WaitReason::select_no_cases);
     }
   }
-  std::copy(pollorder, pollorder + norder, lockorder);
-  std::sort(lockorder, lockorder + norder, [cases](std::uint16_t a, std::uint16_t b) {
-    return std::less<ChanCore*>()(cases[a].chan, cases[b].chan);
-  });
 
   lock_all(cases, lockorder, norder);
 
@@ -335,40 +321,15 @@ SelectResult SelectImpl::run(SelectCaseRaw* cases, std::uint16_t* order, std::si
   for (std::size_t k = 0; k < norder; ++k) {
     const int i = pollorder[k];
     SelectCaseRaw& cs = cases[i];
-    ChanCore* c = cs.chan;
-    if (cs.is_send) {
-      if (c->closed_) {
-        unlock_all(cases, lockorder, norder);
-        throw ChanClosedError("send on closed channel");
-      }
-      if (ChanWaiter* r = c->recvq_.dequeue()) {
-        Parker* p = c->send_direct_locked(r, cs.elem);
-        unlock_all(cases, lockorder, norder);
-        unpark(*p);
-        return {i, false};
-      }
-      if (c->qcount_.load(std::memory_order_relaxed) < c->cap_) {
-        c->buf_put_locked(cs.elem);
-        unlock_all(cases, lockorder, norder);
-        return {i, false};
-      }
-    } else {
-      if (ChanWaiter* s = c->sendq_.dequeue()) {
-        Parker* p = c->recv_direct_locked(s, cs.elem);
-        unlock_all(cases, lockorder, norder);
-        unpark(*p);
-        return {i, true};
-      }
-      if (c->qcount_.load(std::memory_order_relaxed) > 0) {
-        c->buf_take_locked(cs.elem);
-        unlock_all(cases, lockorder, norder);
-        return {i, true};
-      }
-      if (c->closed_) {
-        unlock_all(cases, lockorder, norder);
-        return {i, false};
-      }
+    ChanCore::Now now =
+        cs.is_send ? cs.chan->send_now_locked(cs.elem) : cs.chan->recv_now_locked(cs.elem);
+    if (now.status == ChanCore::NowStatus::would_block) continue;
+    unlock_all(cases, lockorder, norder);
+    if (now.wake != nullptr) unpark(*now.wake);
+    if (cs.is_send && now.status == ChanCore::NowStatus::closed) {
+      throw ChanClosedError("send on closed channel");
     }
+    return {i, !cs.is_send && now.status == ChanCore::NowStatus::done};
   }
 
   if (!block) {

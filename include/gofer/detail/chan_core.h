@@ -121,15 +121,15 @@ class ChanCore {
   }
 
   // Blocking send: moves from *elem (a live element). Throws ChanClosedError.
-  void send(void* elem);
+  void send(void* elem) { (void)chansend(elem, true); }
   // Non-blocking send: moves from *elem only if it returns sent. Never throws
   // and never parks, so timer callbacks may call it.
-  TrySend try_send(void* elem) noexcept;
+  TrySend try_send(void* elem) noexcept { return chansend(elem, false); }
   // Blocking receive into raw storage `dst`. Returns true if an element was
   // constructed there, false if the channel is closed and drained.
-  bool recv(void* dst);
+  bool recv(void* dst) { return chanrecv(dst, true) == TryRecv::received; }
   // Non-blocking receive; constructs into dst only if it returns received.
-  TryRecv try_recv(void* dst) noexcept;
+  TryRecv try_recv(void* dst) noexcept { return chanrecv(dst, false); }
   // Throws ChanClosedError if already closed.
   void close();
 
@@ -159,7 +159,22 @@ class ChanCore {
   Parker* recv_direct_locked(ChanWaiter* sender, void* dst) noexcept;
   void buf_put_locked(void* elem) noexcept;
   void buf_take_locked(void* dst) noexcept;
-  bool full_locked() const noexcept;
+  // What an operation can do now, the lock held: done (then `wake`, if
+  // set, is a peer's Parker to unpark once every lock is released), the
+  // channel is closed (for a receive: closed and drained), or it would
+  // block. Shared by send, receive and select's first pass.
+  enum class NowStatus : std::uint8_t { done, closed, would_block };
+  struct Now {
+    NowStatus status;
+    Parker* wake = nullptr;
+  };
+  Now send_now_locked(void* elem) noexcept;
+  Now recv_now_locked(void* dst) noexcept;
+  // Go's chansend / chanrecv: one body for the blocking and the
+  // non-blocking form (block = false never parks, and chansend then never
+  // throws).
+  TrySend chansend(void* elem, bool block);
+  TryRecv chanrecv(void* dst, bool block) noexcept;
 
   std::atomic<std::size_t> refs_{1};
   const ElemOps* const ops_;
