@@ -14,12 +14,19 @@
 set(GOFER_RUNTIME_API_HEADERS park.h timer.h poll_desc.h trace.h introspect.h fatal.h)
 set(GOFER_RUNTIME_API_DIR ${PROJECT_BINARY_DIR}/include_runtime_api)
 
+# Makes `link` a symbolic link to `target` (again, if it points elsewhere:
+# a build tree reused for another checkout).
 function(gofer_link_once target link)
-  if(NOT IS_SYMLINK ${link})
-    get_filename_component(parent ${link} DIRECTORY)
-    file(MAKE_DIRECTORY ${parent})
-    file(CREATE_LINK ${target} ${link} SYMBOLIC)
+  if(IS_SYMLINK ${link})
+    file(READ_SYMLINK ${link} current)
+    if(current STREQUAL target)
+      return()
+    endif()
+    file(REMOVE ${link})
   endif()
+  get_filename_component(parent ${link} DIRECTORY)
+  file(MAKE_DIRECTORY ${parent})
+  file(CREATE_LINK ${target} ${link} SYMBOLIC)
 endfunction()
 
 foreach(header IN LISTS GOFER_RUNTIME_API_HEADERS)

@@ -182,6 +182,12 @@ class Conn {
   // Writes all the buffers in order (one sendmsg per readiness, usually one
   // in all), resuming a partial write in the middle of any buffer.
   Result<std::size_t> writev(std::span<const iovec> bufs);
+  // Writes `count` bytes of the open file `fd` from `offset` with
+  // sendfile(2): no copy through user space, and fd's file position does
+  // not move (Go's TCPConn.ReadFrom of an *os.File). Fewer bytes than
+  // asked, and no error, if the file ends first. A read from a file that
+  // is not in the page cache blocks the thread, as in Go.
+  Result<std::size_t> send_file(int fd, std::int64_t offset, std::size_t count);
 
   // errc::closed if already closed.
   Error close();

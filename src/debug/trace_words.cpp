@@ -61,6 +61,8 @@ const char* syscall_name(std::int64_t sc) {
       return "writev (sendmsg)";  // Conn::writev's syscall
     case runtime::TraceSyscall::writev:
       return "writev";
+    case runtime::TraceSyscall::sendfile:
+      return "sendfile";
   }
   return "?";
 }

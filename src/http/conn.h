@@ -69,6 +69,9 @@ class ConnResponse final : public ResponseWriter {
   void write_header(int code) override;
   WriteResult write(std::string_view data) override;
   Error flush() override;
+  // With sendfile(2) when the bytes may leave as they are (see response.cpp);
+  // else as ResponseWriter's default (read, then write).
+  WriteResult send_file(int fd, std::int64_t offset, std::size_t count) override;
 
   void reset(bool head_request, bool keep_alive, int proto_minor);
   // After the handler: sends what is left (headers if never sent, the

@@ -38,6 +38,11 @@ class ConnIO {
   // written before it.
   [[nodiscard]] virtual Result<std::size_t> write(std::string_view data) = 0;
   [[nodiscard]] virtual Result<std::size_t> writev(std::span<const iovec> bufs) = 0;
+  // `count` bytes of an open file from `offset`; fewer if the file ends
+  // first (net::Conn::send_file). A transport that must transform the
+  // bytes (TLS) reads and writes them instead.
+  [[nodiscard]] virtual Result<std::size_t> send_file(int fd, std::int64_t offset,
+                                                      std::size_t count) = 0;
   // No more writes: the peer reads EOF after what was written.
   virtual Error close_write() = 0;
   // Closes now; a goroutine parked in read or write wakes with errc::closed.
@@ -63,6 +68,9 @@ class NetConnIO final : public ConnIO {
   Result<std::size_t> read(std::span<char> buf) override { return conn_.read(buf); }
   Result<std::size_t> write(std::string_view data) override { return conn_.write(data); }
   Result<std::size_t> writev(std::span<const iovec> bufs) override { return conn_.writev(bufs); }
+  Result<std::size_t> send_file(int fd, std::int64_t offset, std::size_t count) override {
+    return conn_.send_file(fd, offset, count);
+  }
   Error close_write() override { return conn_.close_write(); }
   Error close() override { return conn_.close(); }
   Error set_read_deadline(net::Deadline d) override { return conn_.set_read_deadline(d); }

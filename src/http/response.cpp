@@ -212,6 +212,33 @@ WriteResult ConnResponse::write(std::string_view data) {
   return {n, err};
 }
 
+// sendfile(2) only where nothing else must happen to the bytes: a body the
+// handler declared the length of (no chunk framing), a response head that
+// needs no sniffed Content-Type, and more bytes than the write buffer takes
+// anyway (a small file leaves with the head in one writev, as before).
+WriteResult ConnResponse::send_file(int fd, std::int64_t offset, std::size_t count) {
+  if (status_ == 0) write_header(status_ok);
+  bool as_is = body_allowed_ && !head_request_ && declared_length_ >= 0 &&
+               (header_sent_ || header_.has("Content-Type")) && body_.size() + count > kMaxBuffered;
+  if (!as_is) return ResponseWriter::send_file(fd, offset, count);
+  std::size_t want = count;
+  Error err;
+  auto left = static_cast<std::uint64_t>(declared_length_) - body_written_;
+  if (want > left) {
+    want = static_cast<std::size_t>(left);
+    err = make_error_code(std::errc::message_size);  // as write(): Go's ErrContentLength
+  }
+  if (!header_sent_) write_head(false);
+  if (Error e = send_buffered()) return {0, e};
+  auto [sent, e] = conn_->io().send_file(fd, offset, want);
+  body_written_ += sent;
+  bytes_out_ += sent;
+  // A file shorter than asked leaves the declared length unmet: finish()
+  // closes the connection after the response.
+  if (e) return {sent, e};
+  return {sent, err};
+}
+
 Error ConnResponse::flush() {
   if (status_ == 0) write_header(status_ok);
   if (!header_sent_) write_head(false);

@@ -49,6 +49,11 @@ Result<std::size_t> Conn::writev(std::span<const iovec> bufs) {
   return impl_->fd.writev(bufs);
 }
 
+Result<std::size_t> Conn::send_file(int fd, std::int64_t offset, std::size_t count) {
+  if (!impl_) return {0, invalid()};
+  return impl_->fd.send_file(fd, offset, count);
+}
+
 Error Conn::close() {
   return impl_ ? impl_->fd.close() : invalid();
 }

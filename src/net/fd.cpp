@@ -211,6 +211,32 @@ Result<std::size_t> NetFd::write(std::span<const char> buf) {
   return {done, {}};
 }
 
+Result<std::size_t> NetFd::send_file(int file_fd, std::int64_t offset, std::size_t count) {
+  OpGuard op(this, OpGuard::kWrite);
+  if (!op.ok()) return {0, errc::closed};
+  if (Error e = prepare_write()) return {0, e};
+  std::size_t done = 0;
+  auto at = static_cast<off_t>(offset);
+  while (done < count) {
+    const std::size_t n = std::min(count - done, kMaxRW);
+    ssize_t r = sys::sendfile(sysfd_, file_fd, &at, n);
+    runtime::trace(runtime::TraceKind::write, sysfd_, r,
+                   static_cast<std::int64_t>(runtime::TraceSyscall::sendfile));
+    if (r > 0) {
+      done += static_cast<std::size_t>(r);
+      continue;
+    }
+    if (r == 0) break;  // the file ended first
+    if (r == -EAGAIN) {
+      if (Error e = wait(PollMode::write)) return {done, e};
+      continue;
+    }
+    if (r == -EINTR) continue;
+    return {done, sys_error(static_cast<int>(-r))};
+  }
+  return {done, {}};
+}
+
 Result<std::size_t> NetFd::writev(std::span<const iovec> bufs) {
   OpGuard op(this, OpGuard::kWrite);
   if (!op.ok()) return {0, errc::closed};

@@ -68,6 +68,8 @@ class NetFd {
   void go_when_readable(gofer::detail::Task task, void* creator_pc);
   Result<std::size_t> write(std::span<const char> buf);
   Result<std::size_t> writev(std::span<const iovec> bufs);
+  // Conn::send_file.
+  Result<std::size_t> send_file(int file_fd, std::int64_t offset, std::size_t count);
   // A new non-blocking, close-on-exec socket (not yet registered) and its
   // peer's address. Backs off on EMFILE & co (see Listener::accept).
   Result<int> accept(Addr* remote);

@@ -1,6 +1,7 @@
 #include "net/sys.h"
 
 #include <errno.h>
+#include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -59,6 +60,11 @@ GOFER_SYSCALL ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept {
   return r >= 0 ? r : -errno;
 }
 #endif
+
+GOFER_SYSCALL ssize_t sendfile(int out_fd, int in_fd, off_t* offset, std::size_t n) noexcept {
+  ssize_t r = ::sendfile(out_fd, in_fd, offset, n);
+  return r >= 0 ? r : -errno;
+}
 
 GOFER_SYSCALL int accept4(int fd, sockaddr* sa, socklen_t* len, int flags) noexcept {
   int r = ::accept4(fd, sa, len, flags);

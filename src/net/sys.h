@@ -19,6 +19,8 @@ namespace gofer::net::sys {
 ssize_t read(int fd, void* buf, std::size_t n) noexcept;
 ssize_t send(int fd, const void* buf, std::size_t n, int flags) noexcept;
 ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept;
+// sendfile(2): from in_fd at *offset (advanced; in_fd's position unchanged).
+ssize_t sendfile(int out_fd, int in_fd, off_t* offset, std::size_t n) noexcept;
 int accept4(int fd, sockaddr* sa, socklen_t* len, int flags) noexcept;
 int connect(int fd, const sockaddr* sa, socklen_t len) noexcept;
 int socket(int domain, int type, int protocol) noexcept;

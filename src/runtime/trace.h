@@ -137,7 +137,13 @@ enum class TraceUnpark : std::int64_t {
   blocking = 3,  // back from blocking() with no P free
 };
 // write's a1: the syscall.
-enum class TraceSyscall : std::int64_t { write = 0, send = 1, sendmsg = 2, writev = 3 };
+enum class TraceSyscall : std::int64_t {
+  write = 0,
+  send = 1,
+  sendmsg = 2,
+  writev = 3,
+  sendfile = 4
+};
 
 constexpr std::size_t kTraceTextBytes = 24;
 

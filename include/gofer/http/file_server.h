@@ -8,7 +8,8 @@
 //   - a regular file: its bytes, with Content-Type from the extension (else
 //     sniffed from the first 512 bytes), Last-Modified, a strong ETag made
 //     of the modification time (ns) and size, Accept-Ranges: bytes, and
-//     Content-Length. The body leaves through ResponseWriter::send_file.
+//     Content-Length. The body leaves through ResponseWriter::send_file
+//     (sendfile(2) on a server connection, for a file larger than 16 KiB).
 //   - conditional requests (RFC 9110 §13): If-Match / If-Unmodified-Since
 //     that fail -> 412; If-None-Match / If-Modified-Since that fail -> 304
 //     (412 for If-None-Match on other methods).
@@ -69,7 +70,7 @@ class FileServer {
 Handler file_server(std::string root, FileServerOptions options = {});
 
 // Go's http.ServeContent for an open file: answers `r` with the first
-// `size` bytes of `fd` (read from offset 0 with pread, not the
+// `size` bytes of `fd` (read from offset 0 with pread or sendfile, not the
 // file position), handling conditional and range requests. `name` gives
 // the extension for the Content-Type unless the handler set one; `modtime`
 // gives Last-Modified unless it is the epoch. An ETag set on w.header()

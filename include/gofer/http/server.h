@@ -203,8 +203,10 @@ class ResponseWriter {
   // Sends what is buffered now.
   virtual Error flush() = 0;
   // Appends `count` bytes of the open file `fd` from `offset` to the body.
-  // This default reads them with pread(2) and write()s them; the server's
-  // connections use it as it is (sendfile(2) is not wired in yet).
+  // A server connection sends them with sendfile(2) (no copy through user
+  // space) when the handler set Content-Length and Content-Type and the
+  // bytes are more than the write buffer holds; this default reads them
+  // with pread(2) and write()s them.
   virtual WriteResult send_file(int fd, std::int64_t offset, std::size_t count);
 };
 

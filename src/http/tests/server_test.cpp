@@ -2,17 +2,23 @@
 // rule or Go net/http behaviour it checks.
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <string>
 #include <vector>
 
 #include "gofer/chan.h"
 #include "gofer/context.h"
+#include "gofer/http/file_server.h"
 #include "gofer/http/server.h"
 #include "gofer/net.h"
 #include "gofer/runtime.h"
 #include "gofer/sync.h"
 #include "gofer/time.h"
+#include "runtime/park.h"
+#include "runtime/trace.h"
 
 namespace http = gofer::http;
 namespace net = gofer::net;
@@ -585,6 +591,59 @@ TEST(ParkedIdle, ZeroParkAfterNeverParks) {
         EXPECT_FALSE(srv.stop());
       },
       {.procs = 2});
+}
+
+// ResponseWriter::send_file on a server connection: a file larger than the
+// write buffer leaves with sendfile(2) — the trace shows the syscall — and
+// the client gets exactly its bytes, whole or as a range (RFC 9110 §14.2);
+// a small one still leaves with the head in one writev.
+TEST(Server, SendFileUsesSendfileForLargeBodies) {
+  namespace rt = gofer::runtime;
+  char path[] = "/tmp/gofer_sendfile_test_XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::unlink(path);
+  std::string data(300'000, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i * 7 % 26);
+  ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  auto handler = [fd, &data](http::ResponseWriter& w, http::Request& r) {
+    std::int64_t size = r.path == "/small" ? 100 : static_cast<std::int64_t>(data.size());
+    http::serve_content(w, r, "blob.bin", {}, fd, size);
+  };
+  auto body_of = [](const std::string& response) {
+    std::size_t end = response.find("\r\n\r\n");
+    return end == std::string::npos ? std::string() : response.substr(end + 4);
+  };
+  with_server(handler, [&](const std::string& addr) {
+    std::int64_t since = rt::nanotime();
+    rt::trace_start();
+    std::string whole =
+        roundtrip(addr, "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    std::string part = roundtrip(
+        addr,
+        "GET /big HTTP/1.1\r\nHost: x\r\nRange: bytes=1000-200999\r\nConnection: close\r\n\r\n");
+    std::string small =
+        roundtrip(addr, "GET /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    rt::trace_stop();
+    EXPECT_EQ(whole.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << whole.substr(0, 200);
+    EXPECT_NE(whole.find("Content-Length: 300000\r\n"), std::string::npos);
+    EXPECT_TRUE(body_of(whole) == data) << "body of " << body_of(whole).size() << " bytes";
+    EXPECT_EQ(part.rfind("HTTP/1.1 206 Partial Content\r\n", 0), 0u) << part.substr(0, 200);
+    EXPECT_TRUE(body_of(part) == data.substr(1000, 200000));
+    EXPECT_EQ(body_of(small), data.substr(0, 100));
+
+    std::int64_t sendfiles = 0, bytes = 0;
+    for (const rt::TraceEvent& e : rt::trace_collect(since)) {
+      if (e.kind != rt::TraceKind::write ||
+          e.a1 != static_cast<std::int64_t>(rt::TraceSyscall::sendfile) || e.a0 <= 0)
+        continue;
+      ++sendfiles;
+      bytes += e.a0;
+    }
+    EXPECT_GE(sendfiles, 2);  // the whole file and the range; not the small one
+    EXPECT_EQ(bytes, 300'000 + 200'000);
+  });
+  ::close(fd);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // concurrent readers/writers on one Conn (Go serialises them).
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -210,6 +211,55 @@ TEST(Echo, WritevResumesPartialWritesAcrossBuffers) {
     done.wait();
     EXPECT_EQ(got.size(), expect.size());
     EXPECT_TRUE(got == expect);
+  });
+}
+
+// Conn::send_file (Go's TCPConn.ReadFrom of a file, by sendfile(2)): 8 MiB
+// of a file from an offset, through a slow reader, arrive intact and the
+// file's position does not move; a count past the end of the file sends
+// what there is with no error; a closed Conn says errc::closed.
+TEST(Echo, SendFileSendsTheFileRangeThroughASlowReader) {
+  gofer::run([] {
+    char path[] = "/tmp/gofer_net_sendfile_XXXXXX";
+    int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ::unlink(path);
+    const std::size_t kSize = std::size_t{9} << 20, kOffset = 12345, kCount = std::size_t{8} << 20;
+    std::string data(kSize, '\0');
+    for (std::size_t i = 0; i < kSize; ++i) data[i] = static_cast<char>(i * 131 + (i >> 9));
+    ASSERT_EQ(::write(fd, data.data(), kSize), static_cast<ssize_t>(kSize));
+    ASSERT_EQ(::lseek(fd, 7, SEEK_SET), 7);
+
+    auto [ln, err] = net::listen("tcp4", "127.0.0.1:0");
+    ASSERT_FALSE(err);
+    auto [c, s] = connected_pair(ln);
+    Latch done(1);
+    std::string got;
+    gofer::go([&] {
+      char buf[16384];
+      for (int reads = 0;; ++reads) {
+        auto [n, rerr] = s.read(buf);
+        if (rerr) break;
+        got.append(buf, n);
+        if (reads % 64 == 63) sleep_for(1ms);  // slow: sendfile meets EAGAIN
+      }
+      done.done();
+    });
+    auto [n, werr] = c.send_file(fd, kOffset, kCount);
+    EXPECT_FALSE(werr) << werr.message();
+    EXPECT_EQ(n, kCount);
+    auto [tail, terr] = c.send_file(fd, kSize - 100, 1000);  // only 100 bytes are left
+    EXPECT_FALSE(terr) << terr.message();
+    EXPECT_EQ(tail, 100u);
+    EXPECT_FALSE(c.close_write());
+    done.wait();
+    EXPECT_EQ(got.size(), kCount + 100);
+    EXPECT_TRUE(got == data.substr(kOffset, kCount) + data.substr(kSize - 100));
+    EXPECT_EQ(::lseek(fd, 0, SEEK_CUR), 7);  // the position is the file's own
+
+    EXPECT_FALSE(c.close());
+    EXPECT_EQ(c.send_file(fd, 0, 10).err, net::errc::closed);
+    ::close(fd);
   });
 }
 
