@@ -35,7 +35,7 @@ file(GLOB_RECURSE files RELATIVE "${ROOT}"
      "${ROOT}/bench/*" "${ROOT}/fuzz/*.cpp" "${ROOT}/fuzz/*.txt" "${ROOT}/tests/*.mjs"
      "${ROOT}/tests/*.sh" "${ROOT}/scripts/*" "${ROOT}/cmake/*.cmake" "${ROOT}/*.md"
      "${ROOT}/CMakeLists.txt")
-list(FILTER files EXCLUDE REGEX "node_modules/|^cmake/check_design_refs\\.cmake$")
+list(FILTER files EXCLUDE REGEX "^(build|\\.git)/|node_modules/|^cmake/check_design_refs\\.cmake$")
 set(problems "")
 foreach(f IN LISTS files)
   file(STRINGS "${ROOT}/${f}" lines REGEX "[Ii]nvariants? \\(?[0-9]|[Pp]itfalls? [0-9]|DESIGN\\.md")
