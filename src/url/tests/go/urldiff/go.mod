@@ -1,0 +1,3 @@
+module gofer/urldiff
+
+go 1.19
