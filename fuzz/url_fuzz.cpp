@@ -3,7 +3,7 @@
 // Besides the sanitizers' memory checks, it checks the promises the client
 // and server rely on:
 //   - to_string() round-trips: a URL parse accepted prints to a string that
-//     parses back to the same URL and prints the same again;
+//     parses back to the same decoded parts and prints the same again;
 //   - resolving any parsed reference against a base gives a URL that prints
 //     and parses back;
 //   - parse_query keeps every valid pair: what encode() writes parses back,
@@ -34,8 +34,12 @@ void check_round_trip(const URL& u) {
   auto [again, err] = parse(s);
   if (err) std::fprintf(stderr, "reparse of \"%s\": %s\n", s.c_str(), err.message().c_str());
   CHECK(!err);
-  CHECK(again == u);
   CHECK(again.to_string() == s);
+  // The decoded parts come back; the raw hints may not, when the one read
+  // was not a valid encoding to print ("#a#b" prints "#a%23b", as in Go).
+  URL a = again, b = u;
+  a.raw_path = b.raw_path = a.raw_fragment = b.raw_fragment = {};
+  CHECK(a == b);
 }
 
 }  // namespace
