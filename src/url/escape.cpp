@@ -144,8 +144,10 @@ Result<std::string> unescape(std::string_view s, Encoding mode) {
       }
       // A zone may encode anything, but only bytes it could also hold
       // unencoded (and ' ', which Windows puts in zone names): no smuggled
-      // newlines or slashes.
-      if (mode == Encoding::zone && escape3 != "%25" && v != ' ' &&
+      // newlines or slashes. Unlike Go, that includes non-ASCII bytes,
+      // which a zone may hold raw and which to_string() writes encoded:
+      // Go refuses its own output there ("[fe80::1%25en%C3]").
+      if (mode == Encoding::zone && escape3 != "%25" && v != ' ' && v < 0x80 &&
           should_escape(static_cast<unsigned char>(v), Encoding::host)) {
         return {{}, {{}, {}, errc::invalid_escape, std::string(escape3)}};
       }
