@@ -146,7 +146,10 @@ struct URL {
   std::string fragment;      // decoded, without '#'
   std::string raw_fragment;  // encoded hint, only when the default encoding differs
 
-  // The URL as a string; parsing it gives this URL back.
+  // The URL as a string; parsing it gives this URL back — except that a
+  // path starting with "//" and no authority prints as "/.//…" (RFC 3986
+  // §3.3; Go prints "//…", which reads back as a host), and that raw hints
+  // that are not valid encodings are replaced by the default encoding.
   std::string to_string() const;
   // to_string() with the password, if any, replaced by "xxxxx".
   std::string redacted() const;

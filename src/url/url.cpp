@@ -142,7 +142,7 @@ Error parse_reference(std::string_view raw, bool via_request, URL& u) {
   if (has_control_byte(raw)) return fail(errc::control_character);
   if (raw.empty() && via_request) return fail(errc::empty_url);
   if (raw == "*") {
-    u.path = "*";
+    u.path.assign(1, '*');  // not = "*": g++ 12 warns wrongly (-Wrestrict, GCC PR 105651)
     return {};
   }
 
@@ -241,7 +241,10 @@ Result<URL> parse_request_uri(std::string_view raw) {
 
 std::string Userinfo::to_string() const {
   std::string s = detail::escape(username, Encoding::user_password);
-  if (password) s += ":" + detail::escape(*password, Encoding::user_password);
+  if (password) {
+    s.push_back(':');
+    s += detail::escape(*password, Encoding::user_password);
+  }
   return s;
 }
 
@@ -258,24 +261,44 @@ std::string URL::escaped_fragment() const {
 
 std::string URL::to_string() const {
   std::string out;
-  if (!scheme.empty()) out += scheme + ":";
+  if (!scheme.empty()) {
+    out += scheme;
+    out.push_back(':');
+  }
   if (!opaque.empty()) {
     out += opaque;
   } else {
+    bool authority = false;
     if ((!scheme.empty() || !host.empty() || user) && !(omit_host && host.empty() && !user)) {
-      if (!host.empty() || !path.empty() || user) out += "//";
-      if (user) out += user->to_string() + "@";
+      authority = !host.empty() || !path.empty() || user;
+      if (authority) out += "//";
+      if (user) {
+        out += user->to_string();
+        out.push_back('@');
+      }
       out += detail::escape(host, Encoding::host);
     }
     const std::string p = escaped_path();
     if (!p.empty() && p[0] != '/' && !host.empty()) out.push_back('/');
+    // §3.3: without an authority a path cannot start with "//", which would
+    // read back as one ("//evil.example/x", a request-target, is a path, but
+    // printed as is it names a host). "/." before it keeps it a path, as the
+    // WHATWG URL serializer does; the dot segment goes away when the URL is
+    // resolved. Unlike Go, which prints "//evil.example/x".
+    if (!authority && p.substr(0, 2) == "//") out += "/.";
     // §4.2: a relative path whose first segment has a ':' needs "./" before
     // it, or it would read as a scheme.
     if (out.empty() && p.substr(0, p.find('/')).find(':') != std::string::npos) out += "./";
     out += p;
   }
-  if (force_query || !raw_query.empty()) out += "?" + raw_query;
-  if (!fragment.empty()) out += "#" + escaped_fragment();
+  if (force_query || !raw_query.empty()) {
+    out.push_back('?');
+    out += raw_query;
+  }
+  if (!fragment.empty()) {
+    out.push_back('#');
+    out += escaped_fragment();
+  }
   return out;
 }
 
@@ -302,11 +325,15 @@ std::string URL::request_uri() const {
   std::string out = opaque;
   if (out.empty()) {
     out = escaped_path();
-    if (out.empty()) out = "/";
+    if (out.empty()) out.assign(1, '/');  // see parse_reference
   } else if (out.substr(0, 2) == "//") {
-    out = scheme + ":" + out;
+    out.insert(0, 1, ':');
+    out.insert(0, scheme);
   }
-  if (force_query || !raw_query.empty()) out += "?" + raw_query;
+  if (force_query || !raw_query.empty()) {
+    out.push_back('?');
+    out += raw_query;
+  }
   return out;
 }
 

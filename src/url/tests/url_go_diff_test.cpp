@@ -4,10 +4,11 @@
 // message must agree. The table covers what Go's own tests check and the
 // strict corners: bad escapes, hosts, ports, userinfo, IPv6 literals and
 // zones, control characters, opaque and relative forms, request-URIs,
-// reference resolution, escaping and query parsing. The one input where
-// gofer::url differs from Go on purpose (a %-encoded non-ASCII byte in an
-// IPv6 zone, which Go refuses though its String() writes it) is tested in
-// url_test.cpp instead.
+// reference resolution, escaping and query parsing. Two differences are on
+// purpose: a %-encoded non-ASCII byte in an IPv6 zone, which Go refuses
+// though its String() writes it (tested in url_test.cpp instead), and a
+// path that starts with "//" without an authority, which Go prints so that
+// it reads back as a host (go_string_as_ours).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -79,6 +80,19 @@ std::string field(const nlohmann::json& j, const char* name) {
   return from_hex(j.at(name).get<std::string>());
 }
 
+// Go's String() of `u`, with the one change made on purpose: a path that
+// starts with "//" and no authority is printed after "/.", so that it does
+// not read back as a host (RFC 3986 §3.3).
+std::string go_string_as_ours(const URL& u, std::string go) {
+  const std::size_t path_at = u.scheme.empty() ? 0 : u.scheme.size() + 1;
+  if (u.opaque.empty() && go.compare(path_at, 2, "//") == 0 &&
+      u.escaped_path().rfind("//", 0) == 0 &&
+      go.compare(path_at, u.escaped_path().size(), u.escaped_path()) == 0) {
+    go.insert(path_at, "/.");
+  }
+  return go;
+}
+
 // Compares a URL result (or its error) with Go's description of it.
 void expect_same_url(const Result<URL>& ours, const nlohmann::json& go) {
   const std::string go_err = field(go, "err");
@@ -101,8 +115,8 @@ void expect_same_url(const Result<URL>& ours, const nlohmann::json& go) {
   EXPECT_EQ(u.raw_query, field(go, "raw_query"));
   EXPECT_EQ(u.fragment, field(go, "fragment"));
   EXPECT_EQ(u.raw_fragment, field(go, "raw_fragment"));
-  EXPECT_EQ(u.to_string(), field(go, "string"));
-  EXPECT_EQ(u.redacted(), field(go, "redacted"));
+  EXPECT_EQ(u.to_string(), go_string_as_ours(u, field(go, "string")));
+  EXPECT_EQ(u.redacted(), go_string_as_ours(u, field(go, "redacted")));
   EXPECT_EQ(u.escaped_path(), field(go, "escaped_path"));
   EXPECT_EQ(u.hostname(), field(go, "hostname"));
   EXPECT_EQ(u.port(), field(go, "port"));

@@ -194,6 +194,18 @@ TEST(ParseRequestUri, Strictness) {
   URL v = parse_request_uri("//evil.example/x").value;
   EXPECT_EQ(v.host, "");
   EXPECT_EQ(v.path, "//evil.example/x");
+  EXPECT_EQ(v.request_uri(), "//evil.example/x");
+  // RFC 3986 §3.3: printed, it must not name a host (Go prints "//evil…").
+  EXPECT_EQ(v.to_string(), "/.//evil.example/x");
+  EXPECT_EQ(parse(v.to_string()).value.host, "");
+  // Resolving removes the dot segment and keeps the path a path (url_fuzz
+  // found "https:/.//x" printing as "https://x").
+  URL r = must_parse("https:/.//x");
+  EXPECT_EQ(r.path, "/.//x");
+  URL resolved = must_parse("http://a/b").resolve_reference(r);
+  EXPECT_EQ(resolved.path, "//x");
+  EXPECT_EQ(resolved.to_string(), "https:/.//x");
+  EXPECT_EQ(parse(resolved.to_string()).value.host, "");
   EXPECT_EQ(parse_request_uri("http://h/p?q").value.host, "h");
   EXPECT_EQ(parse_request_uri("/a b\r\n").err.code, errc::control_character);
 }
