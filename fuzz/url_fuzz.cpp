@@ -16,19 +16,12 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "gofer/url.h"
 
 namespace {
 
 using namespace gofer::url;
-
-#define CHECK(cond)                                                                 \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
 
 void check_round_trip(const URL& u) {
   const std::string s = u.to_string();

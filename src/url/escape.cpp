@@ -21,89 +21,49 @@ bool is_alnum(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
+bool one_of(unsigned char c, std::string_view set) {
+  return c != 0 && set.find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+constexpr std::string_view kSubDelims = "!$&'()*+,;=";  // RFC 3986 §2.2
+// RFC 2396's reserved characters, which Go treats as reserved in every
+// component (they are what each component may keep unescaped).
+constexpr std::string_view kReserved2396 = "$&+,/:;=?@";
+
 }  // namespace
 
 bool should_escape(unsigned char c, Encoding mode) {
-  if (is_alnum(c)) return false;  // unreserved (§2.3)
+  if (is_alnum(c) || one_of(c, "-_.~")) return false;  // unreserved (§2.3)
   if (mode == Encoding::host || mode == Encoding::zone) {
     // sub-delims may form a reg-name (§3.2.2); ':' and '[' ']' belong to
     // host:port and IP literals. '<', '>' and '"' are left too: parse
     // refuses them in a host anyway (a host cannot %-encode ASCII), so
     // escaping them would only produce a string that does not parse.
-    switch (c) {
-      case '!':
-      case '$':
-      case '&':
-      case '\'':
-      case '(':
-      case ')':
-      case '*':
-      case '+':
-      case ',':
-      case ';':
-      case '=':
-      case ':':
-      case '[':
-      case ']':
-      case '<':
-      case '>':
-      case '"':
+    if (one_of(c, kSubDelims) || one_of(c, ":[]<>\"")) return false;
+  }
+  if (one_of(c, kReserved2396)) {
+    switch (mode) {
+      case Encoding::path:
+        // A whole path keeps ';' ',' '/' (the segment structure is the
+        // caller's business); only '?' would end it.
+        return c == '?';
+      case Encoding::path_segment:
+        return one_of(c, "/;,?");
+      case Encoding::user_password:
+        // ':' separates user from password, so it is escaped too.
+        return one_of(c, "@/?:");
+      case Encoding::query_component:
+        return true;
+      case Encoding::fragment:
         return false;
-      default:
-        break;
+      case Encoding::host:
+      case Encoding::zone:
+        return true;  // the reserved ones a host may hold were allowed above
     }
   }
-  switch (c) {
-    case '-':
-    case '_':
-    case '.':
-    case '~':  // unreserved (§2.3)
-      return false;
-    case '$':
-    case '&':
-    case '+':
-    case ',':
-    case '/':
-    case ':':
-    case ';':
-    case '=':
-    case '?':
-    case '@':  // reserved (§2.2): each component keeps some of them
-      switch (mode) {
-        case Encoding::path:
-          // A whole path keeps ';' ',' '/' (the segment structure is the
-          // caller's business); only '?' would end it.
-          return c == '?';
-        case Encoding::path_segment:
-          return c == '/' || c == ';' || c == ',' || c == '?';
-        case Encoding::user_password:
-          // ':' separates user from password, so it is escaped too.
-          return c == '@' || c == '/' || c == '?' || c == ':';
-        case Encoding::query_component:
-          return true;
-        case Encoding::fragment:
-          return false;
-        case Encoding::host:
-        case Encoding::zone:
-          break;
-      }
-      break;
-    default:
-      break;
-  }
-  if (mode == Encoding::fragment) {
-    // Sub-delims that RFC 2396 did not reserve stay in a fragment, but not
-    // '\'', which callers long saw escaped (as Go does).
-    switch (c) {
-      case '!':
-      case '(':
-      case ')':
-      case '*':
-        return false;
-      default:
-        break;
-    }
-  }
+  // Sub-delims that RFC 2396 did not reserve stay in a fragment, but not
+  // '\'', which callers long saw escaped (as Go does).
+  if (mode == Encoding::fragment && one_of(c, "!()*")) return false;
   return true;
 }
 
@@ -180,29 +140,11 @@ Error set_encoded(std::string_view encoded, Encoding mode, std::string& decoded,
 
 bool valid_encoded(std::string_view s, Encoding mode) {
   for (char ch : s) {
-    switch (ch) {
-      // pchar's sub-delims, ':' and '@' (RFC 3986 Appendix A); '[' and ']',
-      // which browsers leave alone; '%', checked when decoded.
-      case '!':
-      case '$':
-      case '&':
-      case '\'':
-      case '(':
-      case ')':
-      case '*':
-      case '+':
-      case ',':
-      case ';':
-      case '=':
-      case ':':
-      case '@':
-      case '[':
-      case ']':
-      case '%':
-        break;
-      default:
-        if (should_escape(static_cast<unsigned char>(ch), mode)) return false;
-    }
+    const auto c = static_cast<unsigned char>(ch);
+    // pchar's sub-delims, ':' and '@' (RFC 3986 Appendix A); '[' and ']',
+    // which browsers leave alone; '%', checked when decoded.
+    if (one_of(c, kSubDelims) || one_of(c, ":@[]%")) continue;
+    if (should_escape(c, mode)) return false;
   }
   return true;
 }
