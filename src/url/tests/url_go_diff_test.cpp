@@ -11,6 +11,7 @@
 // it reads back as a host (go_string_as_ours).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -51,7 +52,11 @@ struct Request {
 // Runs the Go oracle over all requests at once (one process), returning one
 // JSON object per request.
 std::vector<nlohmann::json> ask_go(const std::vector<Request>& requests) {
-  const std::string input = testing::TempDir() + "urldiff_input.txt";
+  // A file of its own: CTest runs the tests of this binary in parallel.
+  std::string input = testing::TempDir() + "urldiff_XXXXXX";
+  const int fd = ::mkstemp(input.data());
+  if (fd < 0) return {};
+  ::close(fd);
   {
     std::ofstream f(input);
     for (const Request& r : requests) {
@@ -63,7 +68,10 @@ std::vector<nlohmann::json> ask_go(const std::vector<Request>& requests) {
   const std::string command = std::string(GOFER_URLDIFF) + " < " + input;
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
   std::vector<nlohmann::json> out;
-  if (!pipe) return out;
+  if (!pipe) {
+    ::unlink(input.c_str());
+    return out;
+  }
   std::string line;
   char buf[4096];
   while (std::fgets(buf, sizeof buf, pipe.get()) != nullptr) {
@@ -73,6 +81,7 @@ std::vector<nlohmann::json> ask_go(const std::vector<Request>& requests) {
       line.clear();
     }
   }
+  ::unlink(input.c_str());
   return out;
 }
 
