@@ -125,8 +125,15 @@ Result<Conn> dial_context(const Context& ctx, std::string_view network, std::str
   auto r = dial_until(network, address, deadline, &ctx);
   // Whatever failed while the context ended (a lookup or connect cut short,
   // a timeout at its deadline), the context's error says why (Go's mapErr).
+  // The context's own timer may not have run yet when the dial's timer,
+  // armed for the same instant, ended the wait: past the deadline it is
+  // deadline_exceeded all the same.
   if (r.err) {
-    if (Error e = ctx.err()) r.err = e;
+    if (Error e = ctx.err()) {
+      r.err = e;
+    } else if (deadline != 0 && r.err == errc::timeout && runtime::nanotime() >= deadline) {
+      r.err = context_errc::deadline_exceeded;
+    }
   }
   return r;
 }
