@@ -1,8 +1,7 @@
 // Differential test against Go's net/url: a table of inputs goes through
-// both gofer::url and Go (the urldiff program beside this file, built by
-// CMake where Go is installed), and every field, string form and error
-// message must agree. The table covers what Go's own tests check and the
-// strict corners: bad escapes, hosts, ports, userinfo, IPv6 literals and
+// both gofer::url and Go (tests/go/godiff, built by CMake where Go is
+// installed), and every field, string form and error message must agree. The table covers what Go's
+// own tests check and the strict corners: bad escapes, hosts, ports, userinfo, IPv6 literals and
 // zones, control characters, opaque and relative forms, request-URIs,
 // reference resolution, escaping and query parsing. Two differences are on
 // purpose: a %-encoded non-ASCII byte in an IPv6 zone, which Go refuses
@@ -11,83 +10,18 @@
 // it reads back as a host (go_string_as_ours).
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "godiff_client.h"
 #include "gofer/url.h"
 
 namespace gofer::url {
 namespace {
 
-std::string to_hex(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (char c : s) {
-    out.push_back(kHex[static_cast<unsigned char>(c) >> 4]);
-    out.push_back(kHex[static_cast<unsigned char>(c) & 15]);
-  }
-  return out;
-}
-
-std::string from_hex(const std::string& h) {
-  std::string out;
-  for (std::size_t i = 0; i + 1 < h.size(); i += 2) {
-    out.push_back(static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
-
-// One request to the oracle: an operation and its arguments.
-struct Request {
-  std::string op;
-  std::vector<std::string> args;
-};
-
-// Runs the Go oracle over all requests at once (one process), returning one
-// JSON object per request.
-std::vector<nlohmann::json> ask_go(const std::vector<Request>& requests) {
-  // A file of its own: CTest runs the tests of this binary in parallel.
-  std::string input = testing::TempDir() + "urldiff_XXXXXX";
-  const int fd = ::mkstemp(input.data());
-  if (fd < 0) return {};
-  ::close(fd);
-  {
-    std::ofstream f(input);
-    for (const Request& r : requests) {
-      f << r.op;
-      for (const std::string& a : r.args) f << ' ' << to_hex(a);
-      f << '\n';
-    }
-  }
-  const std::string command = std::string(GOFER_URLDIFF) + " < " + input;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  std::vector<nlohmann::json> out;
-  if (!pipe) {
-    ::unlink(input.c_str());
-    return out;
-  }
-  std::string line;
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, pipe.get()) != nullptr) {
-    line += buf;
-    if (!line.empty() && line.back() == '\n') {
-      out.push_back(nlohmann::json::parse(line));
-      line.clear();
-    }
-  }
-  ::unlink(input.c_str());
-  return out;
-}
-
-std::string field(const nlohmann::json& j, const char* name) {
-  return from_hex(j.at(name).get<std::string>());
-}
+using godiff::ask_go;
+using godiff::field;
+using godiff::Request;
 
 // Go's String() of `u`, with the one change made on purpose: a path that
 // starts with "//" and no authority is printed after "/.", so that it does

@@ -1,3 +1,0 @@
-module gofer/urldiff
-
-go 1.19
