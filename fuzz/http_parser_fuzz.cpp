@@ -27,34 +27,14 @@
 #include <utility>
 #include <vector>
 
+#include "fuzz_check.h"
 #include "gofer/http/parser.h"
 
 namespace {
 
 using namespace gofer::http;
-
-#define CHECK(cond)                                                                 \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
-
-// A heap copy of exactly `s.size()` bytes.
-struct ExactCopy {
-  explicit ExactCopy(std::string_view s)
-      : bytes(new char[s.size() ? s.size() : 1]), size(s.size()) {
-    if (!s.empty()) std::memcpy(bytes.get(), s.data(), s.size());
-  }
-  std::string_view view() const { return {bytes.get(), size}; }
-  std::unique_ptr<char[]> bytes;
-  size_t size;
-};
-
-bool inside(std::string_view v, std::string_view buf) {
-  return v.empty() || (v.data() >= buf.data() && v.data() + v.size() <= buf.data() + buf.size());
-}
+using gofer::fuzz::ExactCopy;
+using gofer::fuzz::inside;
 
 bool allowed_status(int status, std::initializer_list<int> allowed) {
   for (int s : allowed) {

@@ -38,6 +38,10 @@
 #include "gofer/detail/task.h"
 #include "gofer/error.h"
 
+namespace gofer {
+class Context;
+}
+
 namespace gofer::net {
 
 using gofer::Error;
@@ -132,6 +136,16 @@ Result<Listener> listen(std::string_view network, std::string_view address,
 // timeout <= 0: no timeout (the kernel's connect timeout still applies).
 Result<Conn> dial(std::string_view network, std::string_view address,
                   std::chrono::nanoseconds timeout = {});
+
+// Go's net.Dialer.DialContext: dial() bounded by a context instead of a
+// timeout. The context's deadline, if any, is the dial's; when the context
+// ends (cancelled, or past its deadline) before the connection is made, the
+// name lookup is abandoned (getaddrinfo cannot be stopped; it finishes in
+// the background, bounded as src/net/resolve.h says) or the connect is
+// interrupted, and the result is the context's error:
+// context_errc::canceled or context_errc::deadline_exceeded. A context that
+// has already ended fails at once.
+Result<Conn> dial_context(const Context& ctx, std::string_view network, std::string_view address);
 
 class Listener {
  public:

@@ -30,56 +30,6 @@
 #include "syntax.h"
 
 namespace gofer::http {
-namespace {
-
-constexpr uint64_t kMaxContentLength = INT64_MAX;
-
-// Folds one Transfer-Encoding field value into the list of codings so far
-// (RFC 9110 §5.3: several field lines are one comma-separated list):
-// counts them and remembers whether the last one is exactly "chunked".
-// An empty element counts as a coding that is not chunked, so that
-// "chunked," is refused rather than read as chunked by us and as something
-// else by a front end.
-void add_transfer_codings(std::string_view value, size_t& codings, bool& last_chunked) {
-  size_t i = 0;
-  for (;;) {
-    size_t comma = value.find(',', i);
-    std::string_view element = value.substr(i, comma == std::string_view::npos ? value.npos : comma - i);
-    while (!element.empty() && syntax::is_ows(element.front())) element.remove_prefix(1);
-    while (!element.empty() && syntax::is_ows(element.back())) element.remove_suffix(1);
-    ++codings;
-    last_chunked = equal_fold(element, "chunked");
-    if (comma == std::string_view::npos) return;
-    i = comma + 1;
-  }
-}
-
-// Folds one Content-Length field value into `length`/`seen`.
-ParseError add_content_length(std::string_view value, uint64_t& length, bool& seen) {
-  // The value is already trimmed; a list may still hold inner whitespace.
-  size_t i = 0;
-  for (;;) {
-    while (i < value.size() && syntax::is_ows(value[i])) ++i;
-    size_t start = i;
-    uint64_t n = 0;
-    while (i < value.size() && value[i] >= '0' && value[i] <= '9') {
-      uint64_t d = static_cast<uint64_t>(value[i] - '0');
-      if (n > (kMaxContentLength - d) / 10) return {400, "Content-Length too large"};
-      n = n * 10 + d;
-      ++i;
-    }
-    if (i == start) return {400, "invalid Content-Length"};
-    while (i < value.size() && syntax::is_ows(value[i])) ++i;
-    if (seen && n != length) return {400, "conflicting Content-Length values"};
-    length = n;
-    seen = true;
-    if (i == value.size()) return {};
-    if (value[i] != ',') return {400, "invalid Content-Length"};
-    ++i;
-  }
-}
-
-}  // namespace
 
 FramingResult analyze_request(const RequestHead& head) {
   FramingResult result;
@@ -90,19 +40,14 @@ FramingResult analyze_request(const RequestHead& head) {
   };
   const bool http11 = head.version_major == 1 && head.version_minor >= 1;
 
-  bool has_length = false;
-  uint64_t length = 0;
-  size_t te_fields = 0;
-  size_t te_codings = 0;
-  bool te_last_chunked = false;
+  syntax::FramingFields fields;
   size_t hosts = 0;
-  bool close = false;
-  bool keep_alive = false;
   bool expect_continue = false;
   bool expect_other = false;
 
   for (const Header& h : head.headers) {
-    // Dispatch on length first: most fields are none of these five.
+    // Dispatch on length first: most fields are none of these five
+    // (fold_framing_field does the same for the other three).
     switch (h.name.size()) {
       case 4:
         if (equal_fold(h.name, "Host")) {
@@ -115,24 +60,8 @@ FramingResult analyze_request(const RequestHead& head) {
           (equal_fold(h.value, "100-continue") ? expect_continue : expect_other) = true;
         }
         break;
-      case 10:
-        if (equal_fold(h.name, "Connection")) {
-          close = close || token_list_contains(h.value, "close");
-          keep_alive = keep_alive || token_list_contains(h.value, "keep-alive");
-        }
-        break;
-      case 14:
-        if (equal_fold(h.name, "Content-Length")) {
-          if (ParseError e = add_content_length(h.value, length, has_length)) return fail(e);
-        }
-        break;
-      case 17:
-        if (equal_fold(h.name, "Transfer-Encoding")) {
-          ++te_fields;
-          add_transfer_codings(h.value, te_codings, te_last_chunked);
-        }
-        break;
       default:
+        if (ParseError e = syntax::fold_framing_field(h, fields)) return fail(e);
         break;
     }
   }
@@ -141,24 +70,24 @@ FramingResult analyze_request(const RequestHead& head) {
   if (hosts == 0 && http11) return fail({400, "missing required Host header"});
   if (hosts == 1 && !syntax::valid_host(f.host)) return fail({400, "invalid Host header"});
 
-  if (te_fields > 0) {
+  if (fields.te_fields > 0) {
     if (!http11) return fail({400, "Transfer-Encoding in HTTP/1.0 request"});
-    if (has_length) return fail({400, "both Content-Length and Transfer-Encoding"});
+    if (fields.has_length) return fail({400, "both Content-Length and Transfer-Encoding"});
     // §6.3 rule 4: chunked not last means the length cannot be known:
     // MUST be 400 and close. §6.1: a coding we do not implement before a
     // final chunked (gzip, or chunked twice) SHOULD be 501.
-    if (!te_last_chunked) return fail({400, "chunked is not the final transfer coding"});
-    if (te_codings > 1) return fail({501, "unsupported transfer encoding"});
+    if (!fields.te_last_chunked) return fail({400, "chunked is not the final transfer coding"});
+    if (fields.te_codings > 1) return fail({501, "unsupported transfer encoding"});
     f.body = Framing::Body::chunked;
-  } else if (has_length && length > 0) {
+  } else if (fields.has_length && fields.length > 0) {
     f.body = Framing::Body::content_length;
-    f.content_length = length;
+    f.content_length = fields.length;
   }
 
   if (expect_other) return fail({417, "unsupported Expect value"});
   bool has_body = f.body == Framing::Body::chunked || f.content_length > 0;
   f.expect_continue = expect_continue && http11 && has_body;
-  f.keep_alive = !close && (http11 || keep_alive);
+  f.keep_alive = !fields.close && (http11 || fields.keep_alive);
   return result;
 }
 

@@ -1,4 +1,6 @@
-// HTTP/1.1 request head parser (RFC 9112 §2-§5).
+// HTTP/1.1 request head parser (RFC 9112 §2-§5). The line scanner it
+// shares with the response parser is in head_scan.h; this file holds the
+// request-line rules and the design of both.
 //
 // Concepts
 //   head       everything before the body: optional empty lines, the
@@ -65,6 +67,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "head_scan.h"
 #include "syntax.h"
 
 namespace gofer::http {
@@ -74,35 +77,12 @@ using syntax::is;
 
 // Room on a request-line besides the target: method, two SPs, "HTTP/1.1".
 constexpr size_t kRequestLineSlack = 64;
-constexpr uint8_t kMaxLeadingEmptyLines = 4;
-
-constexpr size_t saturating_add(size_t a, size_t b) {
-  return a + b < a ? SIZE_MAX : a + b;
-}
 
 constexpr ParseError kInvalidMethod{400, "invalid character in method"};
 
-// The checks that apply to a line starting at `start` of which `n` - start
-// bytes, none of them LF, are known. They must give the same answer for
-// every n up to the line's LF, which is why the limits are expressed as the
-// buffer size at which each becomes certain, and the smaller one wins.
-ParseError check_partial_line(std::string_view buf, size_t start, size_t n, bool request_line,
-                              const ParseLimits& limits) {
-  if (request_line && n > start) {
-    // A lone CR may still become an empty line; CR then anything else can't.
-    char c = buf[start];
-    if (!is(c, syntax::kTchar) && !(c == '\r' && n == start + 1)) return kInvalidMethod;
-  }
-  size_t too_big_at = saturating_add(limits.max_header_bytes, 1);
-  size_t line_limit = saturating_add(limits.max_target_bytes, kRequestLineSlack);
-  size_t too_long_at =
-      request_line ? saturating_add(start, saturating_add(line_limit, 1)) : SIZE_MAX;
-  if (n >= too_long_at && too_long_at <= too_big_at) return {414, "request-line too long"};
-  if (n >= too_big_at) return {431, "request header section too large"};
-  return {};
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
-
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 // The request-target is one of four forms (RFC 9112 §3.2): origin-form
 // "/path?query", absolute-form "scheme://authority/path" (§3.2.2),
@@ -187,80 +167,42 @@ ParseError parse_request_line(std::string_view line, const ParseLimits& limits, 
   return {};
 }
 
-// Checks lines from where `scan` stands. With `out` null it only validates
-// (resuming); otherwise it also fills `out` and `storage`, and must then
-// start from a fresh scan.
-ParseResult scan_head(std::string_view buf, RequestHead* out, std::span<Header> storage,
-                      const ParseLimits& limits, HeadScan& scan) {
-  const size_t max_fields = std::min(storage.size(), limits.max_headers);
-  size_t pos = scan.line_start;
-  size_t from = scan.scanned;
-  const char* base = buf.data();
-  auto fail = [](ParseError e) { return ParseResult{ParseStatus::error, 0, e}; };
+// What makes a head a request's (see head_scan.h).
+struct RequestRules {
+  using Head = RequestHead;
 
-  for (;;) {
-    const void* lf =
-        from < buf.size() ? std::memchr(base + from, '\n', buf.size() - from) : nullptr;
-    if (lf == nullptr) {
-      if (ParseError e = check_partial_line(buf, pos, buf.size(), !scan.request_line, limits)) {
-        return fail(e);
-      }
-      scan.line_start = pos;
-      scan.scanned = buf.size();
-      return {ParseStatus::incomplete, 0, {}};
+  // The first byte must start a method (a lone CR may still become an
+  // empty line; CR then anything else cannot). The line may not exceed the
+  // target limit plus room for the rest (414) — unless the whole head limit
+  // comes first (431), which is then reported instead.
+  static ParseError check_partial_start(std::string_view buf, size_t start, size_t n,
+                                        const ParseLimits& limits) {
+    if (n > start) {
+      char c = buf[start];
+      if (!is(c, syntax::kTchar) && !(c == '\r' && n == start + 1)) return kInvalidMethod;
     }
-    size_t eol = static_cast<size_t>(static_cast<const char*>(lf) - base);
-    if (ParseError e = check_partial_line(buf, pos, eol, !scan.request_line, limits)) {
-      return fail(e);
-    }
-    if (eol + 1 > limits.max_header_bytes) return fail({431, "request header section too large"});
-    size_t content_end = eol > pos && base[eol - 1] == '\r' ? eol - 1 : eol;
-    std::string_view line(base + pos, content_end - pos);
-
-    if (!scan.request_line) {
-      if (line.empty()) {
-        if (++scan.empty_lines > kMaxLeadingEmptyLines) {
-          return fail({400, "too many empty lines before request-line"});
-        }
-      } else {
-        if (ParseError e = parse_request_line(line, limits, out)) return fail(e);
-        scan.request_line = true;
-      }
-    } else if (line.empty()) {
-      if (out != nullptr) out->headers = storage.first(scan.headers);
-      return {ParseStatus::complete, eol + 1, {}};
-    } else {
-      if (scan.headers >= max_fields) return fail({431, "too many header fields"});
-      Header field;
-      if (ParseError e = syntax::parse_field_line(line, field)) return fail(e);
-      if (out != nullptr) storage[scan.headers] = field;
-      ++scan.headers;
-    }
-    pos = from = eol + 1;
+    size_t too_big_at = detail::saturating_add(limits.max_header_bytes, 1);
+    size_t line_limit = detail::saturating_add(limits.max_target_bytes, kRequestLineSlack);
+    size_t too_long_at = detail::saturating_add(start, detail::saturating_add(line_limit, 1));
+    if (n >= too_long_at && too_long_at <= too_big_at) return {414, "request-line too long"};
+    return {};
   }
-}
+
+  static ParseError parse_start_line(std::string_view line, const ParseLimits& limits,
+                                     RequestHead* out) {
+    return parse_request_line(line, limits, out);
+  }
+
+  static constexpr ParseError kTooLarge{431, "request header section too large"};
+  static constexpr ParseError kTooManyFields{431, "too many header fields"};
+  static constexpr ParseError kTooManyEmptyLines{400, "too many empty lines before request-line"};
+};
 
 }  // namespace
 
 ParseResult parse_request_head(std::string_view buf, RequestHead& out, std::span<Header> storage,
                                const ParseLimits& limits, HeadScan& scan) {
-  // A scan that does not fit the buffer belongs to another request: a
-  // caller bug that must not turn into out-of-bounds reads.
-  if (scan.scanned > buf.size() || scan.line_start > scan.scanned) scan = HeadScan{};
-
-  ParseResult result;
-  if (scan.scanned == 0) {
-    result = scan_head(buf, &out, storage, limits, scan);
-  } else {
-    result = scan_head(buf, nullptr, storage, limits, scan);
-    if (result.status == ParseStatus::complete) {
-      // Views from earlier calls may point into a buffer that has moved.
-      scan = HeadScan{};
-      result = scan_head(buf, &out, storage, limits, scan);
-    }
-  }
-  if (result.status != ParseStatus::incomplete) scan = HeadScan{};
-  return result;
+  return detail::parse_head<RequestRules>(buf, out, storage, limits, scan);
 }
 
 }  // namespace gofer::http

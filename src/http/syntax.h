@@ -1,6 +1,8 @@
 // Character classes and the field-line grammar (RFC 9110 §5), shared by the
-// request head parser and the chunked decoder's trailer section; and the
-// uri-host [":" port] rule, shared by the request-target and Host checks.
+// request and response head parsers and the chunked decoder's trailer
+// section; the uri-host [":" port] rule, shared by the request-target and
+// Host checks; and the framing fields both directions read
+// (fold_framing_field).
 #pragma once
 
 #include <array>
@@ -157,5 +159,24 @@ inline ParseError parse_field_line(std::string_view line, Header& out) {
   out.value = std::string_view(v, static_cast<size_t>(w - v));
   return {};
 }
+
+// The fields that delimit a message and decide whether its connection stays
+// open, as found in a head's field lines: Connection, Content-Length and
+// Transfer-Encoding (RFC 9112 §6, §9.3).
+struct FramingFields {
+  bool has_length = false;       // a Content-Length was seen, and all agree
+  uint64_t length = 0;           // its value (at most 2^63-1)
+  size_t te_fields = 0;          // Transfer-Encoding field lines
+  size_t te_codings = 0;         // codings in all of them (empty elements count)
+  bool te_last_chunked = false;  // the last coding is exactly "chunked"
+  bool close = false;            // Connection has "close"
+  bool keep_alive = false;       // Connection has "keep-alive"
+};
+
+// Folds `field` into `fields` if it is one of the three; other fields are
+// ignored. Content-Length must be 1*DIGIT, at most 2^63-1; repeated values,
+// in one field as a list or in several fields, only when all are equal
+// (RFC 9110 §8.6). Errors carry status 400 (a response parser maps them).
+ParseError fold_framing_field(const Header& field, FramingFields& fields);
 
 }  // namespace gofer::http::syntax

@@ -1,6 +1,9 @@
 // dial: resolve, then connect to each address in turn (Go's net.Dialer
 // without Happy Eyeballs: addresses are tried one after the other, each
 // with a share of the time left, as Go does for a single address family).
+// dial_context gives up both steps when its context ends: the lookup is
+// abandoned (resolve.h bounds what stays behind), the connect interrupted
+// (NetFd::connect), and the context's error returned.
 #include "gofer/net.h"
 
 #include <netinet/in.h>
@@ -10,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "gofer/context.h"
 #include "net/fd.h"
 #include "net/resolve.h"
 #include "net/sockaddr.h"
@@ -24,7 +28,8 @@ using detail::sys_error;
 
 // Go's partialDeadline: an equal share of the time left for each remaining
 // address, but at least 2 s each when there is that much time.
-Result<std::int64_t> partial_deadline(std::int64_t now, std::int64_t deadline, std::size_t remaining) {
+Result<std::int64_t> partial_deadline(std::int64_t now, std::int64_t deadline,
+                                      std::size_t remaining) {
   if (deadline == 0) return {0, {}};
   std::int64_t left = deadline - now;
   if (left <= 0) return {0, errc::timeout};
@@ -34,7 +39,7 @@ Result<std::int64_t> partial_deadline(std::int64_t now, std::int64_t deadline, s
   return {now + share, {}};
 }
 
-Result<Conn> dial_one(const Addr& remote, std::int64_t deadline) {
+Result<Conn> dial_one(const Addr& remote, std::int64_t deadline, const Context* ctx) {
   const bool tcp = remote.family() != AF_UNIX;
   // Go's selfConnect: a dial to a local port that nobody listens on may pick
   // that very port as its ephemeral port and connect to itself (TCP
@@ -46,23 +51,23 @@ Result<Conn> dial_one(const Addr& remote, std::int64_t deadline) {
     Error err;
     auto impl = std::make_unique<Conn::Impl>(fd, remote, &err);
     if (err) return {Conn{}, err};
-    if ((err = impl->fd.connect(remote, deadline))) return {Conn{}, err};
+    if ((err = impl->fd.connect(remote, deadline, ctx))) return {Conn{}, err};
     if (tcp && attempt < 2 && impl->fd.local_addr() == remote) continue;  // impl closes it
     return {Conn(std::move(impl)), {}};
   }
 }
 
-}  // namespace
-
-Result<Conn> dial(std::string_view network, std::string_view address, std::chrono::nanoseconds timeout) {
+// deadline: nanotime, 0 for none. ctx: nullptr for none; when it ends, the
+// lookup or connect under way returns its error.
+Result<Conn> dial_until(std::string_view network, std::string_view address, std::int64_t deadline,
+                        const Context* ctx) {
   auto [net, nerr] = detail::parse_network(network);
   if (nerr) return {Conn{}, nerr};
-  const std::int64_t deadline = timeout.count() > 0 ? runtime::nanotime() + timeout.count() : 0;
 
   if (net == Network::unix_stream) {
     auto [addr, err] = detail::unix_addr(address);
     if (err) return {Conn{}, err};
-    return dial_one(addr, deadline);
+    return dial_one(addr, deadline, ctx);
   }
 
   auto [hostport, serr] = split_host_port(address);
@@ -85,7 +90,7 @@ Result<Conn> dial(std::string_view network, std::string_view address, std::chron
     }
     addrs.push_back(literal);
   } else {
-    auto [list, rerr] = detail::resolve(net, host, port, deadline);
+    auto [list, rerr] = detail::resolve(net, host, port, deadline, ctx);
     if (rerr) return {Conn{}, rerr};
     addrs = std::move(list);
   }
@@ -97,11 +102,40 @@ Result<Conn> dial(std::string_view network, std::string_view address, std::chron
       if (!first) first = derr;
       break;
     }
-    auto r = dial_one(addrs[i], part);
+    auto r = dial_one(addrs[i], part, ctx);
     if (!r.err) return r;
     if (!first) first = r.err;
+    if (ctx != nullptr && ctx->err()) break;  // no time for the next address
   }
   return {Conn{}, first};
+}
+
+}  // namespace
+
+Result<Conn> dial(std::string_view network, std::string_view address,
+                  std::chrono::nanoseconds timeout) {
+  const std::int64_t deadline = timeout.count() > 0 ? runtime::nanotime() + timeout.count() : 0;
+  return dial_until(network, address, deadline, nullptr);
+}
+
+Result<Conn> dial_context(const Context& ctx, std::string_view network, std::string_view address) {
+  if (Error e = ctx.err()) return {Conn{}, e};
+  std::optional<TimePoint> d = ctx.deadline();
+  const std::int64_t deadline = d ? detail::to_nanotime(*d) : 0;
+  auto r = dial_until(network, address, deadline, &ctx);
+  // Whatever failed while the context ended (a lookup or connect cut short,
+  // a timeout at its deadline), the context's error says why (Go's mapErr).
+  // The context's own timer may not have run yet when the dial's timer,
+  // armed for the same instant, ended the wait: past the deadline it is
+  // deadline_exceeded all the same.
+  if (r.err) {
+    if (Error e = ctx.err()) {
+      r.err = e;
+    } else if (deadline != 0 && r.err == errc::timeout && runtime::nanotime() >= deadline) {
+      r.err = context_errc::deadline_exceeded;
+    }
+  }
+  return r;
 }
 
 }  // namespace gofer::net

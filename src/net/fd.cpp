@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "gofer/chan.h"
+#include "gofer/context.h"
 #include "gofer/runtime.h"
 #include "net/stats.h"
 #include "net/sys.h"
@@ -356,7 +358,7 @@ Error NetFd::backoff_sleep(std::int64_t until) {
   return poll_error(runtime::poll_check(pd_, PollMode::read));
 }
 
-Error NetFd::connect(const Addr& remote, std::int64_t deadline) {
+Error NetFd::connect(const Addr& remote, std::int64_t deadline, const Context* ctx) {
   OpGuard op(this, OpGuard::kWrite);
   if (!op.ok()) return errc::closed;
   int r = sys::connect(sysfd_, remote.data(), remote.size());
@@ -373,6 +375,11 @@ Error NetFd::connect(const Addr& remote, std::int64_t deadline) {
   }
   // The dial timeout is the write deadline while the handshake runs (Go).
   if (deadline != 0) runtime::poll_set_deadline(pd_, deadline, PollMode::write);
+  // A context that can end gets a watcher, started after the deadline was
+  // set so that it cannot be overwritten: when the context ends first, the
+  // watcher moves the write deadline into the past, which wakes the wait
+  // below with errc::timeout (Go's netFD.connect does the same).
+  ConnectWatcher watcher(this, ctx);
   Error err;
   for (;;) {
     if ((err = wait(PollMode::write, runtime::WaitReason::io_connect))) break;
@@ -394,8 +401,33 @@ Error NetFd::connect(const Addr& remote, std::int64_t deadline) {
     socklen_t len = sizeof ss;
     if (sys::getpeername(sysfd_, reinterpret_cast<sockaddr*>(&ss), &len) == 0) break;
   }
-  if (deadline != 0) runtime::poll_set_deadline(pd_, 0, PollMode::write);
+  // Only once the watcher is gone may the deadline go back to none: a
+  // watcher still running could move it into the past after that.
+  if (watcher.stop()) err = ctx->err();  // the context ended: its error wins, as in Go
+  if (deadline != 0 || ctx != nullptr) runtime::poll_set_deadline(pd_, 0, PollMode::write);
   return err;
+}
+
+NetFd::ConnectWatcher::ConnectWatcher(NetFd* fd, const Context* ctx) {
+  if (ctx == nullptr || !ctx->done()) return;  // a context that never ends
+  stop_ = make_chan<Empty>();
+  gofer::go([this, fd, done = ctx->done(), stop = stop_] {
+    gofer::select(recv_case(done,
+                            [&] {
+                              fired_ = true;
+                              runtime::poll_set_deadline(fd->pd_, 1, PollMode::write);  // long ago
+                            }),
+                  recv_case(stop));
+    exited_.notify();  // the last touch of *this and *fd
+  });
+}
+
+bool NetFd::ConnectWatcher::stop() {
+  if (!stop_) return fired_;
+  std::exchange(stop_, Chan<Empty>{}).close();
+  exited_.wait(0, runtime::WaitReason::semaphore);
+  // exited_'s notify/wait order the watcher's write of fired_ before this read.
+  return fired_;
 }
 
 Error NetFd::close() {

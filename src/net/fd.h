@@ -34,6 +34,8 @@
 #include <cstdint>
 #include <span>
 
+#include "gofer/chan.h"
+#include "gofer/context.h"
 #include "gofer/error.h"
 #include "gofer/net.h"
 #include "net/fd_mutex.h"
@@ -74,8 +76,9 @@ class NetFd {
   // peer's address. Backs off on EMFILE & co (see Listener::accept).
   Result<int> accept(Addr* remote);
   // Non-blocking connect; waits for the handshake until `deadline`
-  // (nanotime; 0: none), which is the write deadline meanwhile.
-  Error connect(const Addr& remote, std::int64_t deadline);
+  // (nanotime; 0: none), which is the write deadline meanwhile, or until
+  // `ctx` (nullptr: none) ends, which makes it return the context's error.
+  Error connect(const Addr& remote, std::int64_t deadline, const Context* ctx = nullptr);
 
   Error close();
   Error shutdown(int how);
@@ -88,6 +91,23 @@ class NetFd {
 
  private:
   class OpGuard;
+
+  // A goroutine that interrupts a connect when its context ends, for the
+  // length of the connect. stop() ends it, waits until it has exited, and
+  // says whether it fired (the context ended).
+  class ConnectWatcher {
+   public:
+    ConnectWatcher(NetFd* fd, const Context* ctx);
+    ConnectWatcher(const ConnectWatcher&) = delete;
+    ConnectWatcher& operator=(const ConnectWatcher&) = delete;
+    ~ConnectWatcher() { (void)stop(); }
+    [[nodiscard]] bool stop();  // idempotent
+
+   private:
+    Chan<Empty> stop_;    // nil when there is no watcher
+    bool fired_ = false;  // written by the watcher before exited_.notify()
+    Wakeup exited_;
+  };
 
   Error prepare_read();
   Error prepare_write();

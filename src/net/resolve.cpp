@@ -6,13 +6,18 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 
+#include "gofer/chan.h"
 #include "gofer/runtime.h"
+#include "gofer/time.h"
 #include "net/fd.h"
-#include "net/wakeup.h"
 #include "runtime/park.h"
 
 namespace gofer::net::detail {
@@ -40,75 +45,186 @@ Error gai_error(int rc, int saved_errno) {
     case EAI_ADDRFAMILY:
 #endif
       return errc::no_such_host;
-    case EAI_MEMORY: return std::make_error_code(std::errc::not_enough_memory);
-    case EAI_SYSTEM: return sys_error(saved_errno);
-    default: return errc::dns_failure;  // EAI_AGAIN, EAI_FAIL, …
+    case EAI_MEMORY:
+      return std::make_error_code(std::errc::not_enough_memory);
+    case EAI_SYSTEM:
+      return sys_error(saved_errno);
+    default:
+      return errc::dns_failure;  // EAI_AGAIN, EAI_FAIL, …
   }
 }
 
-// What a lookup goroutine hands back. Shared with the caller, which may have
-// given up (timed out) before it is done.
+// The default LookupFunction: getaddrinfo, stream sockets, IPv4 and IPv6
+// only, duplicates dropped.
+Result<std::vector<Addr>> getaddrinfo_lookup(const std::string& host, int family) {
+  addrinfo hints{};
+  hints.ai_family = family;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* list = nullptr;
+  int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &list);
+  if (rc != 0) return {{}, gai_error(rc, errno)};  // errno: same thread, right after the call
+  std::vector<Addr> addrs;
+  for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
+    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
+    Addr a(ai->ai_addr, ai->ai_addrlen);
+    if (std::find(addrs.begin(), addrs.end(), a) == addrs.end()) addrs.push_back(a);
+  }
+  ::freeaddrinfo(list);
+  if (addrs.empty()) return {{}, errc::no_such_host};
+  return {std::move(addrs), {}};
+}
+
+Addr with_port(const Addr& a, std::uint16_t port) {
+  sockaddr_storage ss{};
+  std::memcpy(&ss, a.data(), a.size());
+  if (a.family() == AF_INET) {
+    reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(port);
+  } else {
+    reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port = htons(port);
+  }
+  return Addr(reinterpret_cast<sockaddr*>(&ss), a.size());
+}
+
+// One lookup in flight, shared by every caller that asked for its name
+// while it ran; a caller that gives up drops its reference and the lookup
+// goroutine keeps its own.
 struct Lookup {
   std::string host;
   int family = AF_UNSPEC;
-  std::uint16_t port = 0;
-  std::vector<Addr> addrs;  // written before done.notify()
-  Error err;
-  Wakeup done;
+  Result<std::vector<Addr>> result;  // written before `done` is closed
+  Chan<Empty> done = make_chan<Empty>();
 };
 
-void run_lookup(Lookup& l) {
-  addrinfo hints{};
-  hints.ai_family = l.family;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* list = nullptr;
-  int saved_errno = 0;
-  int rc = gofer::blocking([&] {
-    int r = ::getaddrinfo(l.host.c_str(), nullptr, &hints, &list);
-    saved_errno = errno;  // same thread as the call, inside this lambda
-    return r;
-  });
-  if (rc != 0) {
-    l.err = gai_error(rc, saved_errno);
-    return;
+// The lookups in flight, by name, and the bound on how many there are.
+//
+// Invariants (under mu):
+//   by_name holds exactly the lookups whose goroutine has not finished, so
+//   running == by_name.size() <= limit, except after set_max_lookups lowered
+//   the limit.
+//   slot_freed is closed, and replaced, each time a lookup finishes: a
+//   caller that found no free slot waits on the channel it saw, then looks
+//   again.
+struct InFlight {
+  std::mutex mu;
+  std::map<std::pair<std::string, int>, std::shared_ptr<Lookup>> by_name;
+  std::size_t limit = 500;
+  Chan<Empty> slot_freed = make_chan<Empty>();
+};
+
+InFlight& in_flight() {
+  static InFlight* state = new InFlight;  // never destroyed: lookups may outlive main's statics
+  return *state;
+}
+
+std::atomic<LookupFunction> lookup_function{&getaddrinfo_lookup};
+
+void run_lookup(const std::shared_ptr<Lookup>& l) {
+  LookupFunction f = lookup_function.load(std::memory_order_acquire);
+  l->result = gofer::blocking([&] { return f(l->host, l->family); });
+  InFlight& s = in_flight();
+  Chan<Empty> freed;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.by_name.erase({l->host, l->family});
+    freed = std::exchange(s.slot_freed, make_chan<Empty>());
   }
-  for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
-    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
-    sockaddr_storage ss{};
-    std::memcpy(&ss, ai->ai_addr, std::min<std::size_t>(ai->ai_addrlen, sizeof ss));
-    if (ai->ai_family == AF_INET) {
-      reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(l.port);
-    } else {
-      reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port = htons(l.port);
-    }
-    Addr a(reinterpret_cast<sockaddr*>(&ss), ai->ai_addrlen);
-    if (std::find(l.addrs.begin(), l.addrs.end(), a) == l.addrs.end()) l.addrs.push_back(a);
+  // Closing publishes `result` to the waiters (a channel close
+  // happens-before the receives it completes).
+  l->done.close();
+  freed.close();
+}
+
+// The result of waiting: the lookup finished, or the caller gave up.
+enum class Wait { done, timed_out, cancelled };
+
+// Waits until `ch` is ready (closed), the deadline passes or the context
+// ends, whichever comes first.
+Wait wait_for(const Chan<Empty>& ch, std::int64_t deadline, const Context* ctx) {
+  RecvChan<Empty> ctx_done = ctx != nullptr ? ctx->done() : RecvChan<Empty>{};
+  std::optional<Timer> timer;
+  RecvChan<TimePoint> timer_c;  // nil (never ready) without a deadline
+  if (deadline != 0) {
+    timer.emplace(
+        std::chrono::nanoseconds(std::max<std::int64_t>(deadline - runtime::nanotime(), 0)));
+    timer_c = timer->c();
   }
-  ::freeaddrinfo(list);
-  if (l.addrs.empty()) l.err = errc::no_such_host;
+  Wait result = Wait::done;
+  gofer::select(recv_case(ch),
+                recv_case(timer_c, [&](TimePoint, bool) { result = Wait::timed_out; }),
+                recv_case(ctx_done, [&](Empty, bool) { result = Wait::cancelled; }));
+  if (timer) timer->stop();
+  return result;
 }
 
 }  // namespace
 
+void set_lookup_function(LookupFunction f) {
+  lookup_function.store(f != nullptr ? f : &getaddrinfo_lookup, std::memory_order_release);
+}
+
+std::size_t max_lookups() {
+  InFlight& s = in_flight();
+  std::lock_guard<std::mutex> lock(s.mu);
+  return s.limit;
+}
+
+void set_max_lookups(std::size_t n) {
+  InFlight& s = in_flight();
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.limit = std::max<std::size_t>(n, 1);
+}
+
+std::size_t lookups_in_flight() {
+  InFlight& s = in_flight();
+  std::lock_guard<std::mutex> lock(s.mu);
+  return s.by_name.size();
+}
+
 Result<std::vector<Addr>> resolve(Network network, std::string_view host, std::uint16_t port,
-                                  std::int64_t deadline) {
+                                  std::int64_t deadline, const Context* ctx) {
   if (is_invalid_tld(host)) return {{}, errc::no_such_host};
-  auto lookup = std::make_shared<Lookup>();
-  lookup->host = std::string(host);
-  lookup->family = network == Network::tcp4 ? AF_INET : network == Network::tcp6 ? AF_INET6 : AF_UNSPEC;
-  lookup->port = port;
-  if (deadline == 0) {
-    run_lookup(*lookup);
-    return {std::move(lookup->addrs), lookup->err};
+  const int family = network == Network::tcp4   ? AF_INET
+                     : network == Network::tcp6 ? AF_INET6
+                                                : AF_UNSPEC;
+  auto gave_up = [&](Wait w) -> Error {
+    return w == Wait::cancelled ? ctx->err() : Error(errc::timeout);
+  };
+
+  // Join the lookup of this name in flight, or start one in a free slot,
+  // or wait for a slot.
+  std::shared_ptr<Lookup> lookup;
+  for (;;) {
+    if (deadline != 0 && deadline <= runtime::nanotime()) return {{}, errc::timeout};
+    if (ctx != nullptr && ctx->err()) return {{}, ctx->err()};
+    InFlight& s = in_flight();
+    Chan<Empty> slot_freed;
+    bool start = false;
+    {
+      std::lock_guard<std::mutex> lock(s.mu);
+      auto key = std::make_pair(std::string(host), family);
+      if (auto it = s.by_name.find(key); it != s.by_name.end()) {
+        lookup = it->second;
+      } else if (s.by_name.size() < s.limit) {
+        lookup = std::make_shared<Lookup>();
+        lookup->host = key.first;
+        lookup->family = family;
+        s.by_name.emplace(std::move(key), lookup);
+        start = true;
+      } else {
+        slot_freed = s.slot_freed;
+      }
+    }
+    if (start) gofer::go([lookup] { run_lookup(lookup); });
+    if (lookup) break;
+    if (Wait w = wait_for(slot_freed, deadline, ctx); w != Wait::done) return {{}, gave_up(w)};
   }
-  if (deadline <= runtime::nanotime()) return {{}, errc::timeout};
-  gofer::go([lookup] {
-    run_lookup(*lookup);
-    lookup->done.notify();
-  });
-  if (!lookup->done.wait(deadline, runtime::WaitReason::io_connect)) return {{}, errc::timeout};
-  // acquire (in wait's final load): the lookup's writes are visible.
-  return {std::move(lookup->addrs), lookup->err};
+
+  if (Wait w = wait_for(lookup->done, deadline, ctx); w != Wait::done) return {{}, gave_up(w)};
+  if (lookup->result.err) return {{}, lookup->result.err};
+  std::vector<Addr> addrs;
+  addrs.reserve(lookup->result.value.size());
+  for (const Addr& a : lookup->result.value) addrs.push_back(with_port(a, port));
+  return {std::move(addrs), {}};
 }
 
 }  // namespace gofer::net::detail

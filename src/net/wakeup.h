@@ -3,8 +3,8 @@
 // The net layer needs three waits that are neither "fd ready" (the
 // PollDesc's job) nor a lock: close() waiting for the last operation in
 // flight to release the fd, accept's EMFILE back-off sleep that close() must
-// cut short, and a dial waiting for a name lookup that may outlive its
-// timeout. Each has exactly one waiter and one or two wakers (notify() and,
+// cut short, and a connect waiting for the goroutine that watched its
+// context to exit. Each has exactly one waiter and one or two wakers (notify() and,
 // with a timeout, a runtime timer).
 //
 // The slot word (invariant 2 in docs/design.md, as in PollDesc):

@@ -1,12 +1,15 @@
 // gofer::http message parsing: pure functions over the caller's bytes.
 //
-// Three jobs, each a function (or a small state machine) that does no I/O,
+// Five jobs, each a function (or a small state machine) that does no I/O,
 // never allocates and never throws:
 //
-//   parse_request_head  request-line and header section -> RequestHead
-//   analyze_request     RequestHead -> Framing (how long the body is, whether
-//                       the connection stays open, 100-continue)
-//   ChunkedDecoder      chunked body bytes -> body data and trailers
+//   parse_request_head   request-line and header section -> RequestHead
+//   analyze_request      RequestHead -> Framing (how long the body is, whether
+//                        the connection stays open, 100-continue)
+//   parse_response_head  status-line and header section -> ResponseHead
+//   analyze_response     ResponseHead -> ResponseFraming (how long the body
+//                        is, whether the connection may carry another request)
+//   ChunkedDecoder       chunked body bytes -> body data and trailers (both)
 //
 // Every string_view these functions hand out points into the buffer the
 // caller passed; it stays valid as long as those bytes stay where they are.
@@ -29,12 +32,14 @@ struct Header {
   std::string_view value;
 };
 
-// Bounds on a request head; going past one earns the status noted.
+// Bounds on a head; going past one earns the status noted (for a request;
+// a response's errors are all 502).
 struct ParseLimits {
-  // Whole head: leading empty lines, request-line, header lines and the
-  // final empty line (431).
+  // Whole head: leading empty lines, request-line (status-line), header
+  // lines and the final empty line (431).
   size_t max_header_bytes = 1 << 20;
-  // The request-target (414). A request-line longer than max_target_bytes
+  // The request-target (414); not used for responses, whose status-line
+  // counts towards max_header_bytes only. A request-line longer than max_target_bytes
   // plus 64 bytes (room for a method and " HTTP/1.1") also gets 414, which
   // lets the parser give up before the line's end arrives.
   size_t max_target_bytes = 8192;
@@ -44,8 +49,10 @@ struct ParseLimits {
 };
 
 // Why a message was rejected. `status` is the HTTP status code to answer
-// with (400, 414, 417, 431, 501, 505); `reason` is static text such as
-// "invalid character in header name". status == 0 means no error.
+// with: for a request 400, 414, 417, 431, 501 or 505; for a response always
+// 502 (what a proxy answers its client when the upstream's response is
+// broken). `reason` is static text such as "invalid character in header
+// name". status == 0 means no error.
 struct ParseError {
   int status = 0;
   std::string_view reason;
@@ -76,11 +83,11 @@ struct RequestHead {
 // Contract: between calls the buffer may move or grow, but the bytes it
 // already held must stay the same, and the storage span must keep its size.
 struct HeadScan {
-  size_t line_start = 0;      // offset of the first line not yet checked
-  size_t scanned = 0;         // [line_start, scanned) holds no LF
-  uint32_t headers = 0;       // header lines checked before line_start
-  uint8_t empty_lines = 0;    // empty lines skipped before the request-line
-  bool request_line = false;  // the request-line has been checked
+  size_t line_start = 0;    // offset of the first line not yet checked
+  size_t scanned = 0;       // [line_start, scanned) holds no LF
+  uint32_t headers = 0;     // header lines checked before line_start
+  uint8_t empty_lines = 0;  // empty lines skipped before the request-line
+  bool start_line = false;  // the request-line (status-line) has been checked
 };
 
 struct ParseResult {
@@ -147,6 +154,71 @@ struct FramingResult {
 // repeated Host; 501 for any Transfer-Encoding but a single "chunked"; 417
 // for an Expect other than 100-continue.
 FramingResult analyze_request(const RequestHead& head);
+
+// A parsed response head. All views point into the buffer that was parsed.
+struct ResponseHead {
+  int version_major = 0;      // always 1 when parsing succeeded
+  int version_minor = 0;      // 0 or 1 (or a later 1.x, read as 1.1)
+  int status = 0;             // 100-599
+  std::string_view reason;    // the reason-phrase, possibly empty ("OK")
+  std::span<Header> headers;  // a prefix of the caller's storage, in order
+};
+
+// Parses the head of an HTTP/1.x response at the start of `buf`, with the
+// same field-line rules, limits and incremental contract as
+// parse_request_head (a HeadScan per connection). Every error is 502.
+//   status-line = HTTP-version SP status-code SP [ reason-phrase ]
+// Like Go and http-parser, a status-line that ends right after the code
+// ("HTTP/1.1 200") is accepted; the code must be three digits from 100 to
+// 599 (RFC 9110 §15).
+ParseResult parse_response_head(std::string_view buf, ResponseHead& out, std::span<Header> storage,
+                                const ParseLimits& limits, HeadScan& scan);
+
+inline ParseResult parse_response_head(std::string_view buf, ResponseHead& out,
+                                       std::span<Header> storage, const ParseLimits& limits = {}) {
+  HeadScan scan;
+  return parse_response_head(buf, out, storage, limits, scan);
+}
+
+// How a response's body is delimited, and what the connection can do after
+// it (RFC 9112 §6.3, §9.3; RFC 9110 §6.4.1, §9.3.6, §15.2).
+struct ResponseFraming {
+  enum class Body : uint8_t {
+    none,            // no body: HEAD, 1xx, 204, 304, or "Content-Length: 0"
+    content_length,  // exactly content_length (> 0) bytes follow
+    chunked,         // Transfer-Encoding: chunked; use ChunkedDecoder
+    until_close,     // no framing: the body ends when the server closes
+    tunnel,          // 101 Switching Protocols, or a 2xx to CONNECT: the
+                     // connection now carries another protocol
+  };
+  Body body = Body::none;
+  uint64_t content_length = 0;  // when body == content_length (at most 2^63-1)
+  // The connection may carry another request once this body was read to
+  // its end: HTTP/1.1 unless "Connection: close", HTTP/1.0 only with
+  // "Connection: keep-alive"; never for until_close or tunnel.
+  bool keep_alive = false;
+  // A 1xx other than 101 (100 Continue, 103 Early Hints): the final
+  // response follows on the same connection. A client bounds how many it
+  // accepts in a row.
+  bool interim = false;
+};
+
+struct ResponseFramingResult {
+  ResponseFraming framing;
+  ParseError error;
+
+  bool ok() const { return error.status == 0; }
+};
+
+// Reads the framing out of a parsed response head to a request with
+// `request_method` ("HEAD" responses have no body; a 2xx to "CONNECT" opens
+// a tunnel). Rejects (502) what could let the client and a proxy in front of
+// it disagree on where the response ends, which is also what would let a
+// reused connection hand one response's bytes to the next request: both
+// Content-Length and Transfer-Encoding; Transfer-Encoding in HTTP/1.0; any
+// Transfer-Encoding but a single "chunked"; a malformed, too large or
+// conflicting Content-Length — even where the status says there is no body.
+ResponseFramingResult analyze_response(const ResponseHead& head, std::string_view request_method);
 
 // ASCII case-insensitive equality, for header names and tokens.
 inline bool equal_fold(std::string_view a, std::string_view b) {

@@ -1,0 +1,3 @@
+module gofer/godiff
+
+go 1.19
