@@ -78,7 +78,10 @@ Error invalid() {
 struct SslOutcome {
   int code = SSL_ERROR_NONE;  // SSL_get_error
   Error err;                  // for SSL_ERROR_SSL and the impossible others
-  bool out_pending = false;   // `out` holds ciphertext to send
+  // The call added ciphertext to `out` that nobody is sending: the caller
+  // must flush it. (Bytes added while a flush is in flight are sent by that
+  // flush, which loops until `out` is empty.)
+  bool out_pending = false;
 };
 
 // One call into OpenSSL: under ssl_mu, with this thread's error queue
@@ -88,6 +91,7 @@ template <class F>
 SslOutcome call_ssl(Impl& c, F&& f) {
   std::lock_guard lock(c.ssl_mu);
   ERR_clear_error();
+  const std::size_t out_before = c.out.size();
   const int rc = f(c.ssl.get());
   SslOutcome o;
   if (rc != 1) o.code = SSL_get_error(c.ssl.get(), rc);
@@ -101,7 +105,7 @@ SslOutcome call_ssl(Impl& c, F&& f) {
                                     : Error(errc::protocol_error);
     ERR_clear_error();
   }
-  o.out_pending = !c.out.empty();
+  o.out_pending = c.out.size() > out_before && !c.flushing;
   return o;
 }
 
@@ -170,10 +174,15 @@ Error run_handshake(Impl& c) {
   if (state == 1) return {};
   if (state == 2) return c.handshake_err;
   std::lock_guard in_lock(c.in_mu);
-  std::lock_guard out_lock(c.out_mu);
+  // Look again before taking out_mu: once the handshake is done a writer
+  // holds out_mu for as long as its write parks, and a reader that waited
+  // for it here while holding in_mu would keep the peer's bytes unread —
+  // with both peers writing, neither write would ever end. While the state
+  // is 0, nobody but a handshake (which holds in_mu too) takes out_mu.
   state = c.hs_state.load(std::memory_order_acquire);
   if (state == 1) return {};
   if (state == 2) return c.handshake_err;
+  std::lock_guard out_lock(c.out_mu);
   Error err = handshake_locked(c);
   c.handshake_err = err;
   c.hs_state.store(err ? 2 : 1, std::memory_order_release);
