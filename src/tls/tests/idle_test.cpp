@@ -6,6 +6,8 @@
 // again (net::Conn::go_when_readable's contract, one layer up).
 #include <gtest/gtest.h>
 
+#include <netinet/tcp.h>
+
 #include <atomic>
 
 #include "tls_test_util.h"
@@ -140,8 +142,16 @@ TEST(Idle, GoWhenReadableStartsAtOnceForBufferedCiphertext) {
                 c.close();
               },
               [&](tls::Conn& c) {
-                ASSERT_FALSE(c.write("one").err);  // a record each
+                // A record each, in one TCP segment (corked): a single
+                // arrival, so no later readiness report could start the
+                // goroutine in place of the buffered record.
+                ASSERT_FALSE(c.handshake());  // not corked
+                const int fd = c.net_conn().fd();
+                int on = 1, off = 0;
+                ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+                ASSERT_FALSE(c.write("one").err);
                 ASSERT_FALSE(c.write("two").err);
+                ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
                 sent.done();
                 char b;
                 (void)c.read({&b, 1});
