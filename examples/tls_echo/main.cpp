@@ -102,7 +102,8 @@ int main(int argc, char** argv) {
         fmt::print("listening on {}\n", ln.addr().to_string());
         std::fflush(stdout);
         for (;;) {
-          auto [conn, aerr] = ln.accept();  // no handshake here: a slow client stalls only its own goroutine
+          auto [conn, aerr] =
+              ln.accept();  // no handshake here: a slow client stalls only its own goroutine
           if (aerr) {
             fmt::print(stderr, "tls_echo: accept: {}\n", aerr.message());
             rc = 1;

@@ -78,7 +78,8 @@ std::string read_until(int fd, const std::string& what, std::string&& acc = {}) 
 int wait_exit(pid_t pid) {
   int status = 0;
   for (int i = 0; i < 1000; ++i) {
-    if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (::waitpid(pid, &status, WNOHANG) == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     ::usleep(10'000);
   }
   fail("a child did not exit within 10 s");
@@ -102,8 +103,8 @@ int main(int argc, char** argv) {
   std::string addr = banner.substr(addr_at + 13);
   addr = addr.substr(0, addr.find('\n'));
 
-  Child client = spawn({"openssl", "s_client", "-connect", addr, "-servername", "localhost",
-                        "-no_ign_eof"});
+  Child client =
+      spawn({"openssl", "s_client", "-connect", addr, "-servername", "localhost", "-no_ign_eof"});
   std::string out = read_until(client.out, "Verify return code");
   const std::string line = "hello through tls_echo\n";
   if (::write(client.in, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {

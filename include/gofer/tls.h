@@ -154,17 +154,17 @@ LoadResult<Certificate> x509_key_pair(std::string_view cert_pem, std::string_vie
 // key, valid from an hour ago for `valid_for`, for `hosts` (DNS names and IP
 // addresses; the first is also the subject's common name). Trust it on a
 // client by its fingerprint or its PEM.
-LoadResult<Certificate> self_signed(
-    std::vector<std::string> hosts = {"localhost", "127.0.0.1", "::1"},
-    std::chrono::hours valid_for = std::chrono::hours(24 * 365));
+LoadResult<Certificate> self_signed(std::vector<std::string> hosts = {"localhost", "127.0.0.1",
+                                                                      "::1"},
+                                    std::chrono::hours valid_for = std::chrono::hours(24 * 365));
 
 // Go's tls.ClientAuthType.
 enum class ClientAuth {
-  none,                            // ask for no certificate
-  request,                         // ask for one, accept any or none, verify nothing
-  require_any,                     // require one, verify nothing
-  verify_if_given,                 // ask; a certificate given must verify against client_ca_file
-  require_and_verify,              // require one that verifies against client_ca_file
+  none,                // ask for no certificate
+  request,             // ask for one, accept any or none, verify nothing
+  require_any,         // require one, verify nothing
+  verify_if_given,     // ask; a certificate given must verify against client_ca_file
+  require_and_verify,  // require one that verifies against client_ca_file
 };
 
 class ClientSessionCache;
@@ -289,10 +289,10 @@ class ClientConfig {
 struct ConnectionState {
   bool handshake_complete = false;
   Version version{};
-  std::string cipher_suite;            // OpenSSL's name ("TLS_AES_128_GCM_SHA256")
-  std::string negotiated_protocol;     // ALPN result; empty: none
-  std::string server_name;             // SNI: sent (client) or received (server)
-  bool did_resume = false;             // a session ticket resumed an earlier session
+  std::string cipher_suite;              // OpenSSL's name ("TLS_AES_128_GCM_SHA256")
+  std::string negotiated_protocol;       // ALPN result; empty: none
+  std::string server_name;               // SNI: sent (client) or received (server)
+  bool did_resume = false;               // a session ticket resumed an earlier session
   std::string peer_certificate_subject;  // RFC 2253; empty: the peer sent none
 };
 

@@ -36,9 +36,9 @@ std::vector<std::string> names_of(X509* leaf) {
       const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
       if (gn->type != GEN_DNS) continue;
       const ASN1_IA5STRING* s = gn->d.dNSName;
-      names.push_back(lower(
-          std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                           static_cast<std::size_t>(ASN1_STRING_length(s)))));
+      names.push_back(
+          lower(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                 static_cast<std::size_t>(ASN1_STRING_length(s)))));
     }
     GENERAL_NAMES_free(sans);
   }
@@ -107,10 +107,10 @@ LoadResult<Certificate> make_certificate(X509Ptr leaf, X509StackPtr chain, PkeyP
   ERR_clear_error();
   if (X509_check_private_key(leaf.get(), key.get()) != 1) {
     ERR_clear_error();
-    return {{},
-            {errc::key_mismatch, "tls: private key " + std::string(key_what) +
-                                     " does not match the certificate in " +
-                                     std::string(cert_what)}};
+    return {
+        {},
+        {errc::key_mismatch, "tls: private key " + std::string(key_what) +
+                                 " does not match the certificate in " + std::string(cert_what)}};
   }
   auto impl = std::make_shared<Certificate::Impl>();
   impl->names = names_of(leaf.get());

@@ -76,8 +76,7 @@ LoadError apply_common(SSL_CTX* ctx, const Config& c) {
   }
   if (static_cast<int>(c.min_version) > static_cast<int>(c.max_version)) {
     return {errc::unsupported_version, "tls: min_version " + version_text(c.min_version) +
-                                           " is above max_version " +
-                                           version_text(c.max_version)};
+                                           " is above max_version " + version_text(c.max_version)};
   }
   SSL_CTX_set_min_proto_version(ctx, static_cast<int>(c.min_version));
   SSL_CTX_set_max_proto_version(ctx, static_cast<int>(c.max_version));
@@ -108,7 +107,8 @@ LoadError apply_common(SSL_CTX* ctx, const Config& c) {
       return {errc::bad_curve, "tls: unknown curve \"" + name + "\""};
     }
   }
-  const std::string groups = c.curve_preferences.empty() ? kDefaultGroups : join(c.curve_preferences);
+  const std::string groups =
+      c.curve_preferences.empty() ? kDefaultGroups : join(c.curve_preferences);
   if (SSL_CTX_set1_groups_list(ctx, groups.c_str()) != 1) {
     return {errc::bad_curve, "tls: curves: " + take_error_reason()};
   }

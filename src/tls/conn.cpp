@@ -95,14 +95,14 @@ SslOutcome call_ssl(Impl& c, F&& f) {
   const int rc = f(c.ssl.get());
   SslOutcome o;
   if (rc != 1) o.code = SSL_get_error(c.ssl.get(), rc);
-  if (o.code != SSL_ERROR_NONE && o.code != SSL_ERROR_WANT_READ &&
-      o.code != SSL_ERROR_WANT_WRITE && o.code != SSL_ERROR_ZERO_RETURN) {
+  if (o.code != SSL_ERROR_NONE && o.code != SSL_ERROR_WANT_READ && o.code != SSL_ERROR_WANT_WRITE &&
+      o.code != SSL_ERROR_ZERO_RETURN) {
     const unsigned long packed = ERR_get_error();
     const long verify = SSL_get_verify_result(c.ssl.get());
     describe_ssl_error(packed, verify, c.detail, sizeof c.detail);
     // SSL_ERROR_SYSCALL cannot come from our BIO (it never fails hard).
-    o.err = o.code == SSL_ERROR_SSL ? classify_ssl_error(packed, verify)
-                                    : Error(errc::protocol_error);
+    o.err =
+        o.code == SSL_ERROR_SSL ? classify_ssl_error(packed, verify) : Error(errc::protocol_error);
     ERR_clear_error();
   }
   o.out_pending = c.out.size() > out_before && !c.flushing;
@@ -155,7 +155,7 @@ Error handshake_locked(Impl& c) {
       case SSL_ERROR_NONE:
         return flush_locked(c);  // our last flight (and a TLS 1.3 server's ticket)
       case SSL_ERROR_WANT_READ:
-        if (Error e = flush_locked(c)) return e;  // our flight first: the peer answers it
+        if (Error e = flush_locked(c)) return e;        // our flight first: the peer answers it
         if (Error e = fill_locked(c, &grow)) return e;  // eof: the peer hung up
         continue;
       case SSL_ERROR_WANT_WRITE:
@@ -198,9 +198,8 @@ Error write_locked(Impl& c, std::span<const char> buf, std::size_t* done) {
   while (taken < buf.size()) {
     std::size_t n = 0;
     // After WANT_WRITE the same bytes are offered again, as OpenSSL requires.
-    SslOutcome o = call_ssl(c, [&](SSL* s) {
-      return SSL_write_ex(s, buf.data() + taken, buf.size() - taken, &n);
-    });
+    SslOutcome o = call_ssl(
+        c, [&](SSL* s) { return SSL_write_ex(s, buf.data() + taken, buf.size() - taken, &n); });
     if (o.code == SSL_ERROR_NONE) {
       taken += n;
       continue;
@@ -289,8 +288,7 @@ Result<std::size_t> Conn::read(std::span<char> buf) {
   bool grow = false;
   for (;;) {
     std::size_t n = 0;
-    SslOutcome o =
-        call_ssl(c, [&](SSL* s) { return SSL_read_ex(s, buf.data(), buf.size(), &n); });
+    SslOutcome o = call_ssl(c, [&](SSL* s) { return SSL_read_ex(s, buf.data(), buf.size(), &n); });
     if (o.out_pending || o.code == SSL_ERROR_WANT_WRITE) {
       // What reading made OpenSSL say (a KeyUpdate answer, an alert): sent
       // now, waiting behind a write in flight if there is one (as Go does).

@@ -60,9 +60,9 @@ struct Conn::Impl {
   // 0: not yet; 1: done; 2: failed with handshake_err. Stores are release,
   // loads acquire (pairs: the handshake's result and everything before it).
   std::atomic<int> hs_state{0};
-  Error handshake_err;     // written once, before hs_state leaves 0
-  Error read_err;          // guarded by in_mu: sticky (eof, truncated, TLS errors)
-  Error write_err;         // guarded by out_mu: sticky (a record may be half sent)
+  Error handshake_err;             // written once, before hs_state leaves 0
+  Error read_err;                  // guarded by in_mu: sticky (eof, truncated, TLS errors)
+  Error write_err;                 // guarded by out_mu: sticky (a record may be half sent)
   bool close_notify_sent = false;  // guarded by out_mu
   // Go's activeCall: bit 0 = closed, the rest = 2 × writes in flight; a
   // close() that finds a write in flight skips close_notify (it would wait

@@ -13,6 +13,7 @@ Error classify_ssl_error(unsigned long packed, long verify_result) noexcept;
 // One line for error_detail(): OpenSSL's reason, and the certificate
 // verification error when that is why ("certificate verify failed:
 // hostname mismatch"). Writes at most `cap` - 1 chars and a NUL.
-void describe_ssl_error(unsigned long packed, long verify_result, char* out, std::size_t cap) noexcept;
+void describe_ssl_error(unsigned long packed, long verify_result, char* out,
+                        std::size_t cap) noexcept;
 
 }  // namespace gofer::tls::detail

@@ -35,14 +35,13 @@ bool add_extension(X509* cert, int nid, const std::string& value) {
 }
 
 LoadError failed(const char* step) {
-  return {errc::bad_config, std::string("tls: self-signed certificate: ") + step + ": " +
-                                take_error_reason()};
+  return {errc::bad_config,
+          std::string("tls: self-signed certificate: ") + step + ": " + take_error_reason()};
 }
 
 }  // namespace
 
-LoadResult<Certificate> self_signed(std::vector<std::string> hosts,
-                                    std::chrono::hours valid_for) {
+LoadResult<Certificate> self_signed(std::vector<std::string> hosts, std::chrono::hours valid_for) {
   if (hosts.empty()) return {{}, {errc::bad_config, "tls: self-signed certificate: no host"}};
   ERR_clear_error();
   PkeyPtr key(EVP_EC_gen("P-256"));
@@ -61,8 +60,8 @@ LoadResult<Certificate> self_signed(std::vector<std::string> hosts,
   if (!serial_ok) return {{}, failed("serial")};
 
   // From an hour ago: a client whose clock is a little behind accepts it.
-  const long valid_seconds = static_cast<long>(
-      std::chrono::duration_cast<std::chrono::seconds>(valid_for).count());
+  const long valid_seconds =
+      static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(valid_for).count());
   if (X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600) == nullptr ||
       X509_gmtime_adj(X509_getm_notAfter(cert.get()), valid_seconds) == nullptr) {
     return {{}, failed("validity")};
@@ -70,12 +69,11 @@ LoadResult<Certificate> self_signed(std::vector<std::string> hosts,
   X509_NAME* name = X509_get_subject_name(cert.get());
   auto add_name = [&](const char* field, const std::string& value) {
     return X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,
-                                      reinterpret_cast<const unsigned char*>(value.c_str()), -1,
-                                      -1, 0) == 1;
+                                      reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1,
+                                      0) == 1;
   };
   if (!add_name("O", "gofer self-signed") || !add_name("CN", hosts.front()) ||
-      X509_set_issuer_name(cert.get(), name) != 1 ||
-      X509_set_pubkey(cert.get(), key.get()) != 1) {
+      X509_set_issuer_name(cert.get(), name) != 1 || X509_set_pubkey(cert.get(), key.get()) != 1) {
     return {{}, failed("name")};
   }
   std::string san;

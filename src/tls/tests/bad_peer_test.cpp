@@ -121,27 +121,28 @@ TEST(BadPeer, TruncatedStreamIsNotEof) {
   gofer::run([] {
     auto scfg = server_config({Pki::get().localhost});
     for (bool clean : {false, true}) {
-      with_pair(scfg, client_config(), "localhost",
-                [&](tls::Conn& c) {
-                  ASSERT_FALSE(c.write("partial response").err);
-                  if (clean) {
-                    c.close();
-                  } else {
-                    c.net_conn().close();  // TCP FIN with no close_notify
-                  }
-                },
-                [&](tls::Conn& c) {
-                  tls::Error end;
-                  EXPECT_EQ(read_all(c, &end), "partial response");
-                  if (clean) {
-                    EXPECT_EQ(end, net::errc::eof) << end.message();
-                  } else {
-                    EXPECT_EQ(end, tls::errc::truncated) << end.message();
-                  }
-                  // The end is sticky.
-                  char b;
-                  EXPECT_EQ(c.read({&b, 1}).err, end);
-                });
+      with_pair(
+          scfg, client_config(), "localhost",
+          [&](tls::Conn& c) {
+            ASSERT_FALSE(c.write("partial response").err);
+            if (clean) {
+              c.close();
+            } else {
+              c.net_conn().close();  // TCP FIN with no close_notify
+            }
+          },
+          [&](tls::Conn& c) {
+            tls::Error end;
+            EXPECT_EQ(read_all(c, &end), "partial response");
+            if (clean) {
+              EXPECT_EQ(end, net::errc::eof) << end.message();
+            } else {
+              EXPECT_EQ(end, tls::errc::truncated) << end.message();
+            }
+            // The end is sticky.
+            char b;
+            EXPECT_EQ(c.read({&b, 1}).err, end);
+          });
     }
   });
 }
@@ -150,20 +151,21 @@ TEST(BadPeer, TruncatedStreamIsNotEof) {
 // and a later read gets the data (Go: a timeout is a temporary error).
 TEST(BadPeer, ReadTimeoutIsNotSticky) {
   gofer::run([] {
-    with_pair(server_config({Pki::get().localhost}), client_config(), "localhost",
-              [](tls::Conn& c) {
-                char b[5];
-                c.set_read_deadline(net::Clock::now() + 100ms);
-                EXPECT_EQ(c.read(b).err, net::errc::timeout);
-                c.set_read_deadline({});
-                EXPECT_FALSE(read_full(c, b));
-                EXPECT_EQ(std::string(b, 5), "hello");
-              },
-              [](tls::Conn& c) {
-                ASSERT_FALSE(c.handshake());
-                gofer::blocking([] { ::usleep(300'000); });
-                EXPECT_FALSE(c.write("hello").err);
-              });
+    with_pair(
+        server_config({Pki::get().localhost}), client_config(), "localhost",
+        [](tls::Conn& c) {
+          char b[5];
+          c.set_read_deadline(net::Clock::now() + 100ms);
+          EXPECT_EQ(c.read(b).err, net::errc::timeout);
+          c.set_read_deadline({});
+          EXPECT_FALSE(read_full(c, b));
+          EXPECT_EQ(std::string(b, 5), "hello");
+        },
+        [](tls::Conn& c) {
+          ASSERT_FALSE(c.handshake());
+          gofer::blocking([] { ::usleep(300'000); });
+          EXPECT_FALSE(c.write("hello").err);
+        });
   });
 }
 
@@ -171,26 +173,27 @@ TEST(BadPeer, ReadTimeoutIsNotSticky) {
 // in application data with net::errc::closed (Go's ErrClosed).
 TEST(BadPeer, CloseWakesAParkedRead) {
   gofer::run([] {
-    with_pair(server_config({Pki::get().localhost}), client_config(), "localhost",
-              [](tls::Conn& c) {
-                gofer::WaitGroup wg;
-                wg.add(1);
-                tls::Error err;
-                gofer::go([&] {
-                  char b;
-                  err = c.read({&b, 1}).err;
-                  wg.done();
-                });
-                gofer::blocking([] { ::usleep(100'000); });
-                EXPECT_FALSE(c.close());
-                wg.wait();
-                EXPECT_EQ(err, net::errc::closed) << err.message();
-              },
-              [](tls::Conn& c) {
-                ASSERT_FALSE(c.handshake());
-                char b;
-                (void)c.read({&b, 1});  // until the server closes
-              });
+    with_pair(
+        server_config({Pki::get().localhost}), client_config(), "localhost",
+        [](tls::Conn& c) {
+          gofer::WaitGroup wg;
+          wg.add(1);
+          tls::Error err;
+          gofer::go([&] {
+            char b;
+            err = c.read({&b, 1}).err;
+            wg.done();
+          });
+          gofer::blocking([] { ::usleep(100'000); });
+          EXPECT_FALSE(c.close());
+          wg.wait();
+          EXPECT_EQ(err, net::errc::closed) << err.message();
+        },
+        [](tls::Conn& c) {
+          ASSERT_FALSE(c.handshake());
+          char b;
+          (void)c.read({&b, 1});  // until the server closes
+        });
   });
 }
 

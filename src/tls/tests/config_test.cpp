@@ -31,14 +31,16 @@ TEST(LoadKeyPair, Loads) {
 }
 
 TEST(LoadKeyPair, MissingCertificateFile) {
-  auto [cert, err] = tls::load_x509_key_pair("/nonexistent/cert.pem", Pki::get().localhost.key_file);
+  auto [cert, err] =
+      tls::load_x509_key_pair("/nonexistent/cert.pem", Pki::get().localhost.key_file);
   EXPECT_EQ(err, tls::errc::cert_unreadable);
   EXPECT_EQ(err.message(), "tls: open /nonexistent/cert.pem: No such file or directory");
   EXPECT_TRUE(cert.empty());
 }
 
 TEST(LoadKeyPair, MissingKeyFile) {
-  auto [cert, err] = tls::load_x509_key_pair(Pki::get().localhost.cert_file, "/nonexistent/key.pem");
+  auto [cert, err] =
+      tls::load_x509_key_pair(Pki::get().localhost.cert_file, "/nonexistent/key.pem");
   EXPECT_EQ(err, tls::errc::key_unreadable);
   EXPECT_TRUE(one_line(err.message())) << err.message();
 }
@@ -66,8 +68,8 @@ TEST(LoadKeyPair, NotPem) {
   auto [c2, e2] = tls::load_x509_key_pair(Pki::get().localhost.cert_file, junk);
   EXPECT_EQ(e2, tls::errc::no_private_key);
   // The key and the certificate swapped.
-  auto [c3, e3] = tls::load_x509_key_pair(Pki::get().localhost.key_file,
-                                          Pki::get().localhost.cert_file);
+  auto [c3, e3] =
+      tls::load_x509_key_pair(Pki::get().localhost.key_file, Pki::get().localhost.cert_file);
   EXPECT_EQ(e3, tls::errc::no_certificate);
 }
 
@@ -91,8 +93,7 @@ TEST(SelfSigned, FingerprintMatchesOpenSslCommand) {
   Process p({"openssl", "x509", "-in", pem, "-noout", "-fingerprint", "-sha256", "-text"});
   ASSERT_TRUE(p.started());
   std::string out = p.wait_exit();
-  EXPECT_NE(out.find("sha256 Fingerprint=" + cert.fingerprint_sha256()), std::string::npos)
-      << out;
+  EXPECT_NE(out.find("sha256 Fingerprint=" + cert.fingerprint_sha256()), std::string::npos) << out;
   EXPECT_NE(out.find("ASN1 OID: prime256v1"), std::string::npos) << out;
   EXPECT_NE(out.find("DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1"),
             std::string::npos)
@@ -111,8 +112,9 @@ TEST(SelfSigned, TrustedAsItsOwnRoot) {
     ASSERT_FALSE(serr) << serr.message();
     std::string root = write_file("self-root.pem", cert.cert_pem());
     auto ccfg = client_config([&](tls::Config& c) { c.root_ca_file = root; });
-    with_pair(scfg, ccfg, "localhost", [](tls::Conn& c) { EXPECT_FALSE(c.handshake()); },
-              [](tls::Conn& c) { EXPECT_FALSE(c.handshake()) << c.error_detail(); });
+    with_pair(
+        scfg, ccfg, "localhost", [](tls::Conn& c) { EXPECT_FALSE(c.handshake()); },
+        [](tls::Conn& c) { EXPECT_FALSE(c.handshake()) << c.error_detail(); });
   });
 }
 
@@ -201,16 +203,17 @@ TEST(Config, ClientWithoutServerName) {
   gofer::run([] {
     auto scfg = server_config({Pki::get().localhost});
     auto ccfg = client_config();
-    with_pair(scfg, ccfg, "",
-              [](tls::Conn& c) {
-                char b;
-                EXPECT_TRUE(c.read({&b, 1}).err);  // the client hangs up
-              },
-              [](tls::Conn& c) {
-                EXPECT_EQ(c.handshake(), tls::errc::missing_server_name);
-                EXPECT_EQ(c.write("x").err, tls::errc::missing_server_name);
-                c.close();
-              });
+    with_pair(
+        scfg, ccfg, "",
+        [](tls::Conn& c) {
+          char b;
+          EXPECT_TRUE(c.read({&b, 1}).err);  // the client hangs up
+        },
+        [](tls::Conn& c) {
+          EXPECT_EQ(c.handshake(), tls::errc::missing_server_name);
+          EXPECT_EQ(c.write("x").err, tls::errc::missing_server_name);
+          c.close();
+        });
   });
 }
 

@@ -27,48 +27,50 @@ TEST(Load, ThousandConcurrentHandshakes) {
   raise_nofile();
   const int n = 1000 / kScale;
   std::atomic<int> served{0}, ok{0};
-  gofer::run([&] {
-    auto scfg = server_config({Pki::get().localhost});
-    auto ccfg = client_config();
-    auto [ln, lerr] = tls::listen("tcp4", "127.0.0.1:0", scfg);
-    ASSERT_FALSE(lerr);
-    const std::string addr = ln.addr().to_string();
-    gofer::WaitGroup conns;
-    conns.add(1);
-    gofer::go([&] {
-      for (int i = 0; i < n; ++i) {
-        auto [c, err] = ln.accept();
-        if (err) break;
+  gofer::run(
+      [&] {
+        auto scfg = server_config({Pki::get().localhost});
+        auto ccfg = client_config();
+        auto [ln, lerr] = tls::listen("tcp4", "127.0.0.1:0", scfg);
+        ASSERT_FALSE(lerr);
+        const std::string addr = ln.addr().to_string();
+        gofer::WaitGroup conns;
         conns.add(1);
-        gofer::go([&, conn = std::make_shared<tls::Conn>(std::move(c))] {
-          conn->set_deadline(net::Clock::now() + 60s);
-          char b;
-          if (!conn->read({&b, 1}).err && !conn->write({&b, 1}).err) served.fetch_add(1);
-          conn->close();
+        gofer::go([&] {
+          for (int i = 0; i < n; ++i) {
+            auto [c, err] = ln.accept();
+            if (err) break;
+            conns.add(1);
+            gofer::go([&, conn = std::make_shared<tls::Conn>(std::move(c))] {
+              conn->set_deadline(net::Clock::now() + 60s);
+              char b;
+              if (!conn->read({&b, 1}).err && !conn->write({&b, 1}).err) served.fetch_add(1);
+              conn->close();
+              conns.done();
+            });
+          }
           conns.done();
         });
-      }
-      conns.done();
-    });
-    gofer::WaitGroup clients;
-    clients.add(n);
-    for (int i = 0; i < n; ++i) {
-      gofer::go([&] {
-        auto [nc, err] = net::dial("tcp4", addr, 60s);
-        if (!err) {
-          tls::Conn c = tls::client(std::move(nc), ccfg, "localhost");
-          c.set_deadline(net::Clock::now() + 60s);
-          char b = 'x';
-          if (!c.write({&b, 1}).err && !c.read({&b, 1}).err && b == 'x') ok.fetch_add(1);
-          c.close();
+        gofer::WaitGroup clients;
+        clients.add(n);
+        for (int i = 0; i < n; ++i) {
+          gofer::go([&] {
+            auto [nc, err] = net::dial("tcp4", addr, 60s);
+            if (!err) {
+              tls::Conn c = tls::client(std::move(nc), ccfg, "localhost");
+              c.set_deadline(net::Clock::now() + 60s);
+              char b = 'x';
+              if (!c.write({&b, 1}).err && !c.read({&b, 1}).err && b == 'x') ok.fetch_add(1);
+              c.close();
+            }
+            clients.done();
+          });
         }
-        clients.done();
-      });
-    }
-    clients.wait();
-    conns.wait();
-    ln.close();
-  }, {.procs = 2});
+        clients.wait();
+        conns.wait();
+        ln.close();
+      },
+      {.procs = 2});
   EXPECT_EQ(ok.load(), n);
   EXPECT_EQ(served.load(), n);
 }

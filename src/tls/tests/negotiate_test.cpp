@@ -16,15 +16,16 @@ namespace {
 std::string served_subject(std::shared_ptr<tls::ServerConfig> scfg, const std::string& sni) {
   std::string subject;
   auto ccfg = client_config([](tls::Config& c) { c.insecure_skip_verify = true; });
-  with_pair(scfg, ccfg, sni,
-            [&](tls::Conn& c) {
-              EXPECT_FALSE(c.handshake());
-              EXPECT_EQ(c.connection_state().server_name, sni);
-            },
-            [&](tls::Conn& c) {
-              EXPECT_FALSE(c.handshake()) << c.error_detail();
-              subject = c.connection_state().peer_certificate_subject;
-            });
+  with_pair(
+      scfg, ccfg, sni,
+      [&](tls::Conn& c) {
+        EXPECT_FALSE(c.handshake());
+        EXPECT_EQ(c.connection_state().server_name, sni);
+      },
+      [&](tls::Conn& c) {
+        EXPECT_FALSE(c.handshake()) << c.error_detail();
+        subject = c.connection_state().peer_certificate_subject;
+      });
   return subject;
 }
 
@@ -55,12 +56,13 @@ TEST(Sni, OffersEveryKeyTypeForAName) {
       c.max_version = tls::Version::tls12;
       c.cipher_suites = {"ECDHE-RSA-AES128-GCM-SHA256"};
     });
-    with_pair(scfg, rsa_only, "localhost", [](tls::Conn& c) { EXPECT_FALSE(c.handshake()); },
-              [](tls::Conn& c) {
-                ASSERT_FALSE(c.handshake()) << c.error_detail();
-                EXPECT_EQ(c.connection_state().peer_certificate_subject,
-                          "CN=localhost rsa,O=gofer tests");
-              });
+    with_pair(
+        scfg, rsa_only, "localhost", [](tls::Conn& c) { EXPECT_FALSE(c.handshake()); },
+        [](tls::Conn& c) {
+          ASSERT_FALSE(c.handshake()) << c.error_detail();
+          EXPECT_EQ(c.connection_state().peer_certificate_subject,
+                    "CN=localhost rsa,O=gofer tests");
+        });
   });
 }
 
@@ -71,29 +73,31 @@ struct AlpnCase {
 };
 
 void check_alpn(const AlpnCase& t) {
-  auto scfg = server_config({Pki::get().localhost}, [&](tls::Config& c) { c.next_protos = t.server; });
+  auto scfg =
+      server_config({Pki::get().localhost}, [&](tls::Config& c) { c.next_protos = t.server; });
   auto ccfg = client_config([&](tls::Config& c) { c.next_protos = t.client; });
-  with_pair(scfg, ccfg, "localhost",
-            [&](tls::Conn& c) {
-              tls::Error err = c.handshake();
-              if (t.fails) {
-                EXPECT_EQ(err, tls::errc::handshake_failure) << err.message();
-              } else {
-                EXPECT_FALSE(err) << err.message();
-                EXPECT_EQ(c.connection_state().negotiated_protocol, t.expect);
-              }
-            },
-            [&](tls::Conn& c) {
-              tls::Error err = c.handshake();
-              if (t.fails) {
-                EXPECT_EQ(err, tls::errc::remote_alert) << err.message();
-                EXPECT_NE(c.error_detail().find("no application protocol"), std::string::npos)
-                    << c.error_detail();
-              } else {
-                EXPECT_FALSE(err) << err.message();
-                EXPECT_EQ(c.connection_state().negotiated_protocol, t.expect);
-              }
-            });
+  with_pair(
+      scfg, ccfg, "localhost",
+      [&](tls::Conn& c) {
+        tls::Error err = c.handshake();
+        if (t.fails) {
+          EXPECT_EQ(err, tls::errc::handshake_failure) << err.message();
+        } else {
+          EXPECT_FALSE(err) << err.message();
+          EXPECT_EQ(c.connection_state().negotiated_protocol, t.expect);
+        }
+      },
+      [&](tls::Conn& c) {
+        tls::Error err = c.handshake();
+        if (t.fails) {
+          EXPECT_EQ(err, tls::errc::remote_alert) << err.message();
+          EXPECT_NE(c.error_detail().find("no application protocol"), std::string::npos)
+              << c.error_detail();
+        } else {
+          EXPECT_FALSE(err) << err.message();
+          EXPECT_EQ(c.connection_state().negotiated_protocol, t.expect);
+        }
+      });
 }
 
 TEST(Alpn, ServerPreferenceWins) {
@@ -122,15 +126,16 @@ TEST(Alpn, Http11ClientOfH2OnlyServer) {
 tls::Error client_handshake(const KeyPair& pair, std::shared_ptr<tls::ClientConfig> ccfg,
                             const std::string& name, std::string* detail = nullptr) {
   tls::Error result;
-  with_pair(server_config({pair}), ccfg, name,
-            [](tls::Conn& c) {
-              (void)c.handshake();
-              c.close();
-            },
-            [&](tls::Conn& c) {
-              result = c.handshake();
-              if (detail) *detail = c.error_detail();
-            });
+  with_pair(
+      server_config({pair}), ccfg, name,
+      [](tls::Conn& c) {
+        (void)c.handshake();
+        c.close();
+      },
+      [&](tls::Conn& c) {
+        result = c.handshake();
+        if (detail) *detail = c.error_detail();
+      });
   return result;
 }
 
@@ -156,16 +161,17 @@ TEST(Verify, IpAddressIsCheckedAgainstIpNames) {
 TEST(Verify, UntrustedExpiredAndSelfSignedAreRefused) {
   gofer::run([] {
     std::string detail;
-    EXPECT_EQ(client_handshake(Pki::get().self_signed_localhost, client_config(), "localhost",
-                               &detail),
-              tls::errc::verify_failed);
+    EXPECT_EQ(
+        client_handshake(Pki::get().self_signed_localhost, client_config(), "localhost", &detail),
+        tls::errc::verify_failed);
     EXPECT_EQ(detail, "certificate verify failed: self-signed certificate");
     EXPECT_EQ(client_handshake(Pki::get().expired, client_config(), "localhost", &detail),
               tls::errc::verify_failed);
     EXPECT_EQ(detail, "certificate verify failed: certificate has expired");
     // The system's store does not know the test CA.
     auto system = client_config([](tls::Config& c) { c.root_ca_file.clear(); });
-    EXPECT_EQ(client_handshake(Pki::get().localhost, system, "localhost"), tls::errc::verify_failed);
+    EXPECT_EQ(client_handshake(Pki::get().localhost, system, "localhost"),
+              tls::errc::verify_failed);
   });
 }
 
@@ -200,21 +206,22 @@ MtlsResult mtls(tls::ClientAuth auth, const KeyPair* client_pair,
     c.max_version = max;
     if (client_pair) c.certificates = {load(*client_pair)};
   });
-  with_pair(scfg, ccfg, "localhost",
-            [&](tls::Conn& c) {
-              char b;
-              r.server = c.read({&b, 1}).err;
-              if (!r.server) {
-                r.subject_seen_by_server = c.connection_state().peer_certificate_subject;
-                r.server = c.write("k").err;
-              }
-              c.close();
-            },
-            [&](tls::Conn& c) {
-              char b;
-              r.client = c.write("x").err;
-              if (!r.client) r.client = c.read({&b, 1}).err;
-            });
+  with_pair(
+      scfg, ccfg, "localhost",
+      [&](tls::Conn& c) {
+        char b;
+        r.server = c.read({&b, 1}).err;
+        if (!r.server) {
+          r.subject_seen_by_server = c.connection_state().peer_certificate_subject;
+          r.server = c.write("k").err;
+        }
+        c.close();
+      },
+      [&](tls::Conn& c) {
+        char b;
+        r.client = c.write("x").err;
+        if (!r.client) r.client = c.read({&b, 1}).err;
+      });
   return r;
 }
 

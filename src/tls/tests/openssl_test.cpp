@@ -55,8 +55,13 @@ class GoferServer {
 // s_client sends a line, reads the echo, and hangs up (stdin closed).
 std::string s_client(const std::string& port, std::vector<std::string> extra,
                      const std::string& line) {
-  std::vector<std::string> argv = {"openssl", "s_client", "-connect", "127.0.0.1:" + port,
-                                   "-CAfile", Pki::get().ca_file, "-verify_return_error",
+  std::vector<std::string> argv = {"openssl",
+                                   "s_client",
+                                   "-connect",
+                                   "127.0.0.1:" + port,
+                                   "-CAfile",
+                                   Pki::get().ca_file,
+                                   "-verify_return_error",
                                    "-no_ign_eof"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   Process p(argv);
@@ -70,13 +75,14 @@ std::string s_client(const std::string& port, std::vector<std::string> extra,
 
 TEST(OpenSsl, SClientTalksToGoferServer) {
   gofer::run([] {
-    auto cfg = server_config({Pki::get().localhost, Pki::get().a_example},
-                             [](tls::Config& c) { c.next_protos = {"h2", "http/1.1"}; });
+    auto cfg = server_config({Pki::get().localhost, Pki::get().a_example}, [](tls::Config& c) {
+      c.next_protos = {"h2", "http/1.1"};
+    });
     GoferServer server(cfg);
     for (const char* v : {"-tls1_2", "-tls1_3"}) {
-      std::string out = s_client(server.port(),
-                                 {v, "-servername", "a.example", "-alpn", "http/1.1"},
-                                 std::string("hello over ") + v);
+      std::string out =
+          s_client(server.port(), {v, "-servername", "a.example", "-alpn", "http/1.1"},
+                   std::string("hello over ") + v);
       EXPECT_NE(out.find(std::string("Protocol  : TLSv1.") + (v[6] == '2' ? "2" : "3")),
                 std::string::npos)
           << out;
@@ -98,8 +104,8 @@ TEST(OpenSsl, SClientResumesWithGoferServer) {
     GoferServer server(server_config({Pki::get().localhost}));
     const std::string sess = Pki::get().dir + "/s_client.sess";
     for (const char* v : {"-tls1_2", "-tls1_3"}) {
-      std::string first = s_client(server.port(), {v, "-servername", "localhost", "-sess_out", sess},
-                                   "first");
+      std::string first =
+          s_client(server.port(), {v, "-servername", "localhost", "-sess_out", sess}, "first");
       EXPECT_NE(first.find("New, TLSv1."), std::string::npos) << first;
       std::string second =
           s_client(server.port(), {v, "-servername", "localhost", "-sess_in", sess}, "second");

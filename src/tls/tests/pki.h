@@ -35,15 +35,15 @@ class Pki {
   }
 
   std::string dir;
-  std::string ca_file;        // the trusted CA's certificate
-  std::string other_ca_file;  // a CA nobody in the tests trusts
-  KeyPair localhost;          // DNS:localhost, IP:127.0.0.1, IP:::1 (ECDSA P-256)
-  KeyPair localhost_rsa;      // the same names, RSA 2048
-  KeyPair a_example;          // DNS:a.example
-  KeyPair wild_b_example;     // DNS:*.b.example
-  KeyPair client;             // CN=test client, clientAuth
-  KeyPair untrusted_client;   // signed by the other CA
-  KeyPair expired;            // localhost, expired yesterday
+  std::string ca_file;            // the trusted CA's certificate
+  std::string other_ca_file;      // a CA nobody in the tests trusts
+  KeyPair localhost;              // DNS:localhost, IP:127.0.0.1, IP:::1 (ECDSA P-256)
+  KeyPair localhost_rsa;          // the same names, RSA 2048
+  KeyPair a_example;              // DNS:a.example
+  KeyPair wild_b_example;         // DNS:*.b.example
+  KeyPair client;                 // CN=test client, clientAuth
+  KeyPair untrusted_client;       // signed by the other CA
+  KeyPair expired;                // localhost, expired yesterday
   KeyPair self_signed_localhost;  // not signed by any CA
 
   ~Pki() {
@@ -119,7 +119,8 @@ class Pki {
       X509_EXTENSION_free(e);
     };
     ext(NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-    ext(NID_key_usage, ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,keyEncipherment");
+    ext(NID_key_usage,
+        ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,keyEncipherment");
     if (!ca) ext(NID_ext_key_usage, client_auth ? "clientAuth" : "serverAuth");
     ext(NID_subject_key_identifier, "hash");
     if (issuer) ext(NID_authority_key_identifier, "keyid:always");

@@ -18,22 +18,23 @@ namespace {
 std::pair<bool, bool> connect_once(std::shared_ptr<tls::ServerConfig> scfg,
                                    std::shared_ptr<tls::ClientConfig> ccfg) {
   bool client_resumed = false, server_resumed = false;
-  with_pair(scfg, ccfg, "localhost",
-            [&](tls::Conn& c) {
-              char b;
-              EXPECT_FALSE(c.read({&b, 1}).err);
-              server_resumed = c.connection_state().did_resume;
-              EXPECT_FALSE(c.write("y").err);
-              EXPECT_EQ(c.read({&b, 1}).err, net::errc::eof);
-              c.close();
-            },
-            [&](tls::Conn& c) {
-              char b;
-              EXPECT_FALSE(c.write("x").err);
-              EXPECT_FALSE(c.read({&b, 1}).err);
-              client_resumed = c.connection_state().did_resume;
-              c.close();
-            });
+  with_pair(
+      scfg, ccfg, "localhost",
+      [&](tls::Conn& c) {
+        char b;
+        EXPECT_FALSE(c.read({&b, 1}).err);
+        server_resumed = c.connection_state().did_resume;
+        EXPECT_FALSE(c.write("y").err);
+        EXPECT_EQ(c.read({&b, 1}).err, net::errc::eof);
+        c.close();
+      },
+      [&](tls::Conn& c) {
+        char b;
+        EXPECT_FALSE(c.write("x").err);
+        EXPECT_FALSE(c.read({&b, 1}).err);
+        client_resumed = c.connection_state().did_resume;
+        c.close();
+      });
   return {client_resumed, server_resumed};
 }
 

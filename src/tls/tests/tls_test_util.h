@@ -55,7 +55,8 @@ inline std::shared_ptr<ServerConfig> server_config(
 }
 
 // A client that trusts the test CA.
-inline std::shared_ptr<ClientConfig> client_config(const std::function<void(Config&)>& adjust = {}) {
+inline std::shared_ptr<ClientConfig> client_config(
+    const std::function<void(Config&)>& adjust = {}) {
   Config c;
   c.root_ca_file = Pki::get().ca_file;
   if (adjust) adjust(c);
