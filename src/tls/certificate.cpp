@@ -2,6 +2,7 @@
 // X509KeyPair), and what a certificate says about itself.
 #include "tls/certificate.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -20,13 +21,6 @@ namespace {
 // PEM inputs are a few KiB; a larger file is not a certificate or a key.
 constexpr std::size_t kMaxPemFile = 1 << 20;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::vector<std::string> names_of(X509* leaf) {
   std::vector<std::string> names;
   auto* sans =
@@ -37,8 +31,8 @@ std::vector<std::string> names_of(X509* leaf) {
       if (gn->type != GEN_DNS) continue;
       const ASN1_IA5STRING* s = gn->d.dNSName;
       names.push_back(
-          lower(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                                 static_cast<std::size_t>(ASN1_STRING_length(s)))));
+          ascii_lower(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                       static_cast<std::size_t>(ASN1_STRING_length(s)))));
     }
     GENERAL_NAMES_free(sans);
   }
@@ -46,7 +40,7 @@ std::vector<std::string> names_of(X509* leaf) {
     // No DNS name: the common name, as older certificates carry it.
     char cn[256];
     int n = X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, cn, sizeof cn);
-    if (n > 0) names.push_back(lower(std::string_view(cn, static_cast<std::size_t>(n))));
+    if (n > 0) names.push_back(ascii_lower(std::string_view(cn, static_cast<std::size_t>(n))));
   }
   return names;
 }
@@ -62,6 +56,20 @@ std::string bio_text(BIO* bio) {
 }
 
 }  // namespace
+
+bool is_ip_literal(const std::string& host) {
+  unsigned char buf[sizeof(in6_addr)];
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& ch : out) {
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  return out;
+}
 
 bool read_small_file(std::string_view path, std::string* out, std::string* why) {
   auto io = [&]() -> bool {

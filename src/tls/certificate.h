@@ -31,6 +31,12 @@ LoadResult<Certificate> make_certificate(X509Ptr leaf, X509StackPtr chain, PkeyP
 // RFC 2253 text of a name ("CN=localhost,O=gofer").
 std::string name_rfc2253(const X509_NAME* name);
 
+// "127.0.0.1", "::1": an IP address, not a host name.
+bool is_ip_literal(const std::string& host);
+
+// ASCII lower case (DNS names compare case-blind).
+std::string ascii_lower(std::string_view s);
+
 // Reads a whole (small) file: PEM inputs. Runs inside gofer::blocking() on a
 // goroutine. On failure returns false and sets *why to strerror's text.
 bool read_small_file(std::string_view path, std::string* out, std::string* why);

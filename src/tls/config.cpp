@@ -144,12 +144,6 @@ LoadError load_ca_file(const std::string& path, X509_STORE* store, STACK_OF(X509
   return {};
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return out;
-}
-
 LoadResult<std::shared_ptr<const CertSet>> make_cert_set(std::vector<Certificate> certs) {
   if (certs.empty()) {
     return {{}, {errc::no_certificate, "tls: a server needs at least one certificate"}};
@@ -226,7 +220,7 @@ int store_session(SSL* ssl, SSL_SESSION* session) {
 
 const std::vector<std::size_t>* CertSet::match(std::string_view sni) const {
   if (sni.empty() || sni.size() > 253) return nullptr;
-  std::string name = lower(sni);
+  std::string name = ascii_lower(sni);
   if (!name.empty() && name.back() == '.') name.pop_back();  // "example.com." is example.com
   if (auto it = by_name.find(name); it != by_name.end()) return &it->second;
   const std::size_t dot = name.find('.');
@@ -237,7 +231,7 @@ const std::vector<std::size_t>* CertSet::match(std::string_view sni) const {
 }
 
 LoadResult<Version> parse_version(std::string_view text) {
-  std::string t = lower(text);
+  std::string t = ascii_lower(text);
   if (t.rfind("tls", 0) == 0) t.erase(0, 3);
   if (!t.empty() && (t[0] == ' ' || t[0] == 'v')) t.erase(0, 1);
   if (t == "1.2") return {Version::tls12, {}};

@@ -244,6 +244,24 @@ class WriteCall {
   bool ok_ = false;
 };
 
+// What write and writev share (Go's Conn.Write): the close interlock, the
+// handshake, out_mu and the sticky error around `encrypt`, which feeds
+// write_locked and counts the bytes it took in *done; then the send of
+// what is left in `out`.
+template <class F>
+Result<std::size_t> write_frame(Impl& c, F&& encrypt) {
+  WriteCall call(c);
+  if (!call.ok()) return {0, net::errc::closed};
+  if (Error e = run_handshake(c)) return {0, e};
+  std::lock_guard lock(c.out_mu);
+  if (c.write_err) return {0, c.write_err};
+  std::size_t done = 0;
+  Error err = encrypt(&done);
+  if (!err) err = flush_locked(c);
+  if (err) c.write_err = err;
+  return {done, err};
+}
+
 // Sends close_notify once. Go's closeNotify.
 Error send_close_notify(Impl& c, bool bounded) {
   std::lock_guard lock(c.out_mu);
@@ -322,58 +340,40 @@ Result<std::size_t> Conn::read(std::span<char> buf) {
 Result<std::size_t> Conn::write(std::span<const char> buf) {
   if (!impl_) return {0, invalid()};
   Impl& c = *impl_;
-  WriteCall call(c);
-  if (!call.ok()) return {0, net::errc::closed};
-  if (Error e = run_handshake(c)) return {0, e};
-  std::lock_guard lock(c.out_mu);
-  if (c.write_err) return {0, c.write_err};
-  std::size_t done = 0;
-  Error err = write_locked(c, buf, &done);
-  if (!err) err = flush_locked(c);
-  if (err) c.write_err = err;
-  return {done, err};
+  return write_frame(c, [&](std::size_t* done) { return write_locked(c, buf, done); });
 }
 
 Result<std::size_t> Conn::writev(std::span<const iovec> bufs) {
   if (!impl_) return {0, invalid()};
   Impl& c = *impl_;
-  WriteCall call(c);
-  if (!call.ok()) return {0, net::errc::closed};
-  if (Error e = run_handshake(c)) return {0, e};
-  std::lock_guard lock(c.out_mu);
-  if (c.write_err) return {0, c.write_err};
-  // Small buffers are gathered on the stack so they share a record (a
-  // response head and a short body: one record, one send); a large one is
-  // encrypted where it is.
-  constexpr std::size_t kGather = 4096;
-  char gather[kGather];
-  std::size_t gathered = 0;
-  std::size_t done = 0;
-  Error err;
-  for (const iovec& v : bufs) {
-    const char* p = static_cast<const char*>(v.iov_base);
-    std::size_t len = v.iov_len;
-    while (len > 0 && !err) {
-      if (gathered == 0 && len >= kGather) {
-        err = write_locked(c, {p, len}, &done);
-        break;
-      }
-      const std::size_t k = std::min(len, kGather - gathered);
-      std::memcpy(gather + gathered, p, k);
-      gathered += k;
-      p += k;
-      len -= k;
-      if (gathered == kGather) {
-        err = write_locked(c, {gather, gathered}, &done);
-        gathered = 0;
+  return write_frame(c, [&](std::size_t* done) {
+    // Small buffers are gathered on the stack so they share a record (a
+    // response head and a short body: one record, one send); a large one is
+    // encrypted where it is.
+    constexpr std::size_t kGather = 4096;
+    char gather[kGather];
+    std::size_t gathered = 0;
+    for (const iovec& v : bufs) {
+      const char* p = static_cast<const char*>(v.iov_base);
+      std::size_t len = v.iov_len;
+      while (len > 0) {
+        if (gathered == 0 && len >= kGather) {
+          if (Error e = write_locked(c, {p, len}, done)) return e;
+          break;
+        }
+        const std::size_t k = std::min(len, kGather - gathered);
+        std::memcpy(gather + gathered, p, k);
+        gathered += k;
+        p += k;
+        len -= k;
+        if (gathered == kGather) {
+          if (Error e = write_locked(c, {gather, gathered}, done)) return e;
+          gathered = 0;
+        }
       }
     }
-    if (err) break;
-  }
-  if (!err && gathered > 0) err = write_locked(c, {gather, gathered}, &done);
-  if (!err) err = flush_locked(c);
-  if (err) c.write_err = err;
-  return {done, err};
+    return gathered > 0 ? write_locked(c, {gather, gathered}, done) : Error{};
+  });
 }
 
 Error Conn::close() {

@@ -15,12 +15,6 @@ using Impl = Conn::Impl;
 
 namespace {
 
-bool is_ip(const std::string& host) {
-  unsigned char buf[sizeof(in6_addr)];
-  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
-         ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
 // A Conn whose handshake fails at once with `err` (a setup failure is
 // reported where Go reports it: by Handshake, Read and Write).
 Conn failed(std::unique_ptr<Impl> impl, Error err) {
@@ -70,7 +64,7 @@ Conn client(net::Conn conn, std::shared_ptr<const ClientConfig> config,
   SSL_set_connect_state(ssl);
 
   const std::string name = server_name.empty() ? cfg.server_name : std::string(server_name);
-  const bool ip = is_ip(name);
+  const bool ip = is_ip_literal(name);
   // RFC 6066: SNI carries host names, never IP literals.
   if (!name.empty() && !ip && SSL_set_tlsext_host_name(ssl, name.c_str()) != 1) {
     return failed(std::move(impl), out_of_memory());

@@ -17,12 +17,6 @@ namespace {
 
 using namespace detail;
 
-bool is_ip(const std::string& host) {
-  unsigned char buf[sizeof(in6_addr)];
-  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
-         ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
 bool add_extension(X509* cert, int nid, const std::string& value) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
@@ -79,7 +73,7 @@ LoadResult<Certificate> self_signed(std::vector<std::string> hosts, std::chrono:
   std::string san;
   for (const std::string& h : hosts) {
     if (!san.empty()) san += ',';
-    san += (is_ip(h) ? "IP:" : "DNS:") + h;
+    san += (is_ip_literal(h) ? "IP:" : "DNS:") + h;
   }
   if (!add_extension(cert.get(), NID_basic_constraints, "critical,CA:FALSE") ||
       !add_extension(cert.get(), NID_key_usage, "critical,digitalSignature") ||
