@@ -45,11 +45,12 @@ int main(int argc, char** argv) {
   tls::Config c;
   c.insecure_skip_verify = true;
   c.min_version = c.max_version = v;
-  auto [config, cerr] = tls::ClientConfig::load(c);
-  if (cerr) {
-    fmt::print(stderr, "tls_load: {}\n", cerr.message());
+  auto loaded = tls::ClientConfig::load(c);
+  if (loaded.err) {
+    fmt::print(stderr, "tls_load: {}\n", loaded.err.message());
     return 2;
   }
+  std::shared_ptr<tls::ClientConfig> config = std::move(loaded.value);
 
   std::atomic<long> done{0}, errors{0};
   std::atomic<unsigned long long> bytes{0};

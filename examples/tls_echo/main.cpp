@@ -84,11 +84,12 @@ int main(int argc, char** argv) {
     }
     config.certificates = {cert};
   }
-  auto [server_config, cerr] = tls::ServerConfig::load(config);
-  if (cerr) {
-    fmt::print(stderr, "tls_echo: {}\n", cerr.message());
+  auto loaded = tls::ServerConfig::load(config);
+  if (loaded.err) {
+    fmt::print(stderr, "tls_echo: {}\n", loaded.err.message());
     return 1;
   }
+  std::shared_ptr<tls::ServerConfig> server_config = std::move(loaded.value);
 
   int rc = 0;
   gofer::run(

@@ -16,7 +16,10 @@ tls::Error server_handshake_against(const std::function<void(net::Conn&)>& raw,
                                     std::chrono::milliseconds deadline = 5000ms,
                                     double* seconds = nullptr) {
   auto scfg = server_config({Pki::get().localhost});
-  auto [ln, lerr] = net::listen("tcp4", "127.0.0.1:0");
+  auto listened =
+      net::listen("tcp4", "127.0.0.1:0");  // no structured binding: lambdas capture ln (clang 14)
+  auto& ln = listened.value;
+  auto& lerr = listened.err;
   EXPECT_FALSE(lerr);
   tls::Error result;
   gofer::WaitGroup wg;
@@ -96,7 +99,10 @@ TEST(BadPeer, ClientHangsUpMidHandshake) {
 // do): the client's handshake fails with not_tls.
 TEST(BadPeer, TlsToAPlaintextPort) {
   gofer::run([] {
-    auto [ln, lerr] = net::listen("tcp4", "127.0.0.1:0");
+    auto listened =
+        net::listen("tcp4", "127.0.0.1:0");  // no structured binding: lambdas capture ln (clang 14)
+    auto& ln = listened.value;
+    auto& lerr = listened.err;
     ASSERT_FALSE(lerr);
     gofer::WaitGroup wg;
     wg.add(1);

@@ -165,7 +165,10 @@ TEST(Echo, DialAndListen) {
   gofer::run(
       [] {
         auto scfg = server_config({Pki::get().localhost});
-        auto [ln, err] = tls::listen("tcp4", "127.0.0.1:0", scfg);
+        auto listened = tls::listen("tcp4", "127.0.0.1:0",
+                                    scfg);  // no structured binding: lambdas capture ln (clang 14)
+        auto& ln = listened.value;
+        auto& err = listened.err;
         ASSERT_FALSE(err) << err.message();
         gofer::WaitGroup wg;
         wg.add(1);

@@ -16,9 +16,9 @@ namespace {
 class GoferServer {
  public:
   explicit GoferServer(std::shared_ptr<tls::ServerConfig> cfg) {
-    auto [ln, err] = tls::listen("tcp4", "127.0.0.1:0", cfg);
-    EXPECT_FALSE(err);
-    ln_ = std::move(ln);
+    auto listened = tls::listen("tcp4", "127.0.0.1:0", cfg);
+    EXPECT_FALSE(listened.err);
+    ln_ = std::move(listened.value);
     wg_.add(1);
     gofer::go([this] {
       for (;;) {

@@ -96,7 +96,10 @@ TEST(Reload, NewHandshakesGetTheNewCertificate) {
     const Pki& pki = Pki::get();
     auto scfg = server_config({pki.localhost});
     auto ccfg = client_config([](tls::Config& c) { c.insecure_skip_verify = true; });
-    auto [ln, lerr] = net::listen("tcp4", "127.0.0.1:0");
+    auto listened =
+        net::listen("tcp4", "127.0.0.1:0");  // no structured binding: lambdas capture ln (clang 14)
+    auto& ln = listened.value;
+    auto& lerr = listened.err;
     ASSERT_FALSE(lerr);
     gofer::WaitGroup wg;
     wg.add(2);

@@ -72,7 +72,10 @@ inline void with_pair(std::shared_ptr<const ServerConfig> scfg,
                       std::shared_ptr<const ClientConfig> ccfg, const std::string& server_name,
                       const std::function<void(Conn&)>& serve,
                       const std::function<void(Conn&)>& use) {
-  auto [ln, lerr] = net::listen("tcp4", "127.0.0.1:0");
+  auto listened =
+      net::listen("tcp4", "127.0.0.1:0");  // no structured binding: lambdas capture ln (clang 14)
+  auto& ln = listened.value;
+  auto& lerr = listened.err;
   ASSERT_FALSE(lerr) << lerr.message();
   gofer::WaitGroup wg;
   wg.add(1);
