@@ -175,13 +175,16 @@ TEST(BadPeer, ReadTimeoutIsNotSticky) {
   });
 }
 
-// close() from another goroutine wakes a read parked in the handshake or
-// in application data with net::errc::closed (Go's ErrClosed).
+// close() from another goroutine wakes a read parked in application data
+// with net::errc::closed (Go's ErrClosed). The client holds its end open
+// until then: its FIN would otherwise wake the read first (as truncated).
 TEST(BadPeer, CloseWakesAParkedRead) {
   gofer::run([] {
+    gofer::WaitGroup server_done;
+    server_done.add(1);
     with_pair(
         server_config({Pki::get().localhost}), client_config(), "localhost",
-        [](tls::Conn& c) {
+        [&](tls::Conn& c) {
           gofer::WaitGroup wg;
           wg.add(1);
           tls::Error err;
@@ -194,12 +197,41 @@ TEST(BadPeer, CloseWakesAParkedRead) {
           EXPECT_FALSE(c.close());
           wg.wait();
           EXPECT_EQ(err, net::errc::closed) << err.message();
+          server_done.done();
         },
-        [](tls::Conn& c) {
+        [&](tls::Conn& c) {
           ASSERT_FALSE(c.handshake());
           char b;
-          (void)c.read({&b, 1});  // until the server closes
+          EXPECT_EQ(c.read({&b, 1}).err, net::errc::eof);  // the server's close_notify
+          server_done.wait();
         });
+  });
+}
+
+// The same for a handshake parked waiting for a silent client.
+TEST(BadPeer, CloseWakesAParkedHandshake) {
+  gofer::run([] {
+    auto scfg = server_config({Pki::get().localhost});
+    auto listened = net::listen("tcp4", "127.0.0.1:0");  // lambdas capture ln (clang 14)
+    auto& ln = listened.value;
+    ASSERT_FALSE(listened.err);
+    auto [raw, derr] = net::dial("tcp4", ln.addr().to_string(), 5s);
+    ASSERT_FALSE(derr);
+    auto [nc, aerr] = ln.accept();
+    ASSERT_FALSE(aerr);
+    tls::Conn c = tls::server(std::move(nc), scfg);
+    gofer::WaitGroup wg;
+    wg.add(1);
+    tls::Error err;
+    gofer::go([&] {
+      err = c.handshake();
+      wg.done();
+    });
+    gofer::blocking([] { ::usleep(100'000); });
+    EXPECT_FALSE(c.close());
+    wg.wait();
+    EXPECT_EQ(err, net::errc::closed) << err.message();
+    ln.close();
   });
 }
 
