@@ -16,11 +16,7 @@ tls::Error server_handshake_against(const std::function<void(net::Conn&)>& raw,
                                     std::chrono::milliseconds deadline = 5000ms,
                                     double* seconds = nullptr) {
   auto scfg = server_config({Pki::get().localhost});
-  auto listened =
-      net::listen("tcp4", "127.0.0.1:0");  // no structured binding: lambdas capture ln (clang 14)
-  auto& ln = listened.value;
-  auto& lerr = listened.err;
-  EXPECT_FALSE(lerr);
+  net::Listener ln = loopback_listener();
   tls::Error result;
   gofer::WaitGroup wg;
   wg.add(1);
@@ -99,11 +95,7 @@ TEST(BadPeer, ClientHangsUpMidHandshake) {
 // do): the client's handshake fails with not_tls.
 TEST(BadPeer, TlsToAPlaintextPort) {
   gofer::run([] {
-    auto listened =
-        net::listen("tcp4", "127.0.0.1:0");  // no structured binding: lambdas capture ln (clang 14)
-    auto& ln = listened.value;
-    auto& lerr = listened.err;
-    ASSERT_FALSE(lerr);
+    net::Listener ln = loopback_listener();
     gofer::WaitGroup wg;
     wg.add(1);
     gofer::go([&] {
@@ -212,9 +204,7 @@ TEST(BadPeer, CloseWakesAParkedRead) {
 TEST(BadPeer, CloseWakesAParkedHandshake) {
   gofer::run([] {
     auto scfg = server_config({Pki::get().localhost});
-    auto listened = net::listen("tcp4", "127.0.0.1:0");  // lambdas capture ln (clang 14)
-    auto& ln = listened.value;
-    ASSERT_FALSE(listened.err);
+    net::Listener ln = loopback_listener();
     auto [raw, derr] = net::dial("tcp4", ln.addr().to_string(), 5s);
     ASSERT_FALSE(derr);
     auto [nc, aerr] = ln.accept();

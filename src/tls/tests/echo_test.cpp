@@ -165,11 +165,7 @@ TEST(Echo, DialAndListen) {
   gofer::run(
       [] {
         auto scfg = server_config({Pki::get().localhost});
-        auto listened = tls::listen("tcp4", "127.0.0.1:0",
-                                    scfg);  // no structured binding: lambdas capture ln (clang 14)
-        auto& ln = listened.value;
-        auto& err = listened.err;
-        ASSERT_FALSE(err) << err.message();
+        tls::Listener ln = loopback_listener(scfg);
         gofer::WaitGroup wg;
         wg.add(1);
         gofer::go([&] {

@@ -31,11 +31,7 @@ TEST(Load, ThousandConcurrentHandshakes) {
       [&] {
         auto scfg = server_config({Pki::get().localhost});
         auto ccfg = client_config();
-        auto listened = tls::listen("tcp4", "127.0.0.1:0",
-                                    scfg);  // no structured binding: lambdas capture ln (clang 14)
-        auto& ln = listened.value;
-        auto& lerr = listened.err;
-        ASSERT_FALSE(lerr);
+        tls::Listener ln = loopback_listener(scfg);
         const std::string addr = ln.addr().to_string();
         gofer::WaitGroup conns;
         conns.add(1);

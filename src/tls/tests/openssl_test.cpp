@@ -16,9 +16,7 @@ namespace {
 class GoferServer {
  public:
   explicit GoferServer(std::shared_ptr<tls::ServerConfig> cfg) {
-    auto listened = tls::listen("tcp4", "127.0.0.1:0", cfg);
-    EXPECT_FALSE(listened.err);
-    ln_ = std::move(listened.value);
+    ln_ = loopback_listener(cfg);
     wg_.add(1);
     gofer::go([this] {
       for (;;) {

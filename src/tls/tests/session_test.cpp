@@ -96,11 +96,7 @@ TEST(Reload, NewHandshakesGetTheNewCertificate) {
     const Pki& pki = Pki::get();
     auto scfg = server_config({pki.localhost});
     auto ccfg = client_config([](tls::Config& c) { c.insecure_skip_verify = true; });
-    auto listened =
-        net::listen("tcp4", "127.0.0.1:0");  // no structured binding: lambdas capture ln (clang 14)
-    auto& ln = listened.value;
-    auto& lerr = listened.err;
-    ASSERT_FALSE(lerr);
+    net::Listener ln = loopback_listener();
     gofer::WaitGroup wg;
     wg.add(2);
     gofer::go([&] {

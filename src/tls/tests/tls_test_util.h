@@ -65,6 +65,20 @@ inline std::shared_ptr<ClientConfig> client_config(
   return cfg;
 }
 
+// A listener on an ephemeral loopback port (a named variable, not a
+// structured binding, so that lambdas can capture it with clang 14). A
+// failure fails the test; the Listener is then empty and accept() errs.
+inline net::Listener loopback_listener() {
+  auto [ln, err] = net::listen("tcp4", "127.0.0.1:0");
+  EXPECT_FALSE(err) << err.message();
+  return std::move(ln);
+}
+inline Listener loopback_listener(std::shared_ptr<const ServerConfig> config) {
+  auto [ln, err] = listen("tcp4", "127.0.0.1:0", std::move(config));
+  EXPECT_FALSE(err) << err.message();
+  return std::move(ln);
+}
+
 // Runs `serve` on the server side of one TLS connection over loopback (in a
 // goroutine) and `use` on its client side (in the caller), and waits for
 // both. The client's server name is `server_name`.
@@ -72,11 +86,7 @@ inline void with_pair(std::shared_ptr<const ServerConfig> scfg,
                       std::shared_ptr<const ClientConfig> ccfg, const std::string& server_name,
                       const std::function<void(Conn&)>& serve,
                       const std::function<void(Conn&)>& use) {
-  auto listened =
-      net::listen("tcp4", "127.0.0.1:0");  // no structured binding: lambdas capture ln (clang 14)
-  auto& ln = listened.value;
-  auto& lerr = listened.err;
-  ASSERT_FALSE(lerr) << lerr.message();
+  net::Listener ln = loopback_listener();
   gofer::WaitGroup wg;
   wg.add(1);
   gofer::go([&] {
