@@ -22,9 +22,10 @@ ensure_packages() {
 }
 
 # What building gofer needs.
-BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost-context-dev libfmt-dev libcli11-dev)
-# chromium, nodejs and npm: the browser test of /debug/gofer (tests/browser).
-# golang-go: the URL differential test compares gofer::url with Go's net/url.
-TEST_PACKAGES=(libgtest-dev libgmock-dev libhttp-parser-dev nlohmann-json3-dev clang libclang-rt-14-dev golang-go
+BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost-context-dev libfmt-dev libcli11-dev libssl-dev)
+# chromium, nodejs and npm: the browser test of /debug/gofer (tests/browser);
+# golang-go: the URL differential test compares gofer::url with Go's net/url;
+# openssl: the s_client/s_server peers of the tls tests.
+TEST_PACKAGES=(libgtest-dev libgmock-dev libhttp-parser-dev nlohmann-json3-dev clang libclang-rt-14-dev golang-go openssl
                chromium nodejs npm)
 BENCH_PACKAGES=(libbenchmark-dev golang-go wrk nginx-light h2o)

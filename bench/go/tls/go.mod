@@ -1,0 +1,3 @@
+module goferbench/tls
+
+go 1.19
