@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -89,8 +90,13 @@ int serve(const ServeFlags& flags) {
           return;
         }
         bool debug = !flags.no_debug && (flags.debug_public || is_loopback(ln.addr()));
-        server.handler =
-            gofer::app::make_site({.root = flags.root, .debug = debug, .server = &server});
+        // The live page's history, kept from the start (destroyed before the server).
+        std::optional<gofer::debug::SeriesRecorder> series;
+        if (debug) series.emplace(&server);
+        server.handler = gofer::app::make_site({.root = flags.root,
+                                                .debug = debug,
+                                                .server = &server,
+                                                .series = series ? &*series : nullptr});
         fmt::print("gofer: serving http://{} (procs {})\n", ln.addr().to_string(), gofer::procs());
         std::atomic<bool> explaining{flags.explain};
         gofer::WaitGroup explainer;
