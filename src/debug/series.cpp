@@ -18,6 +18,8 @@
 //   procs             the number of Ps
 //   load_rps          the threshold of the load events
 //   t                 Unix time (s) at the end of each point's interval
+//   dt_s              the length of each point's interval (monotonic clock):
+//                     a rate times dt_s is the count in that interval
 //   requests          {total, 1xx, 2xx, 3xx, 4xx, 5xx}: requests completed per second
 //   latency_s         {p50, p99, p999}: quantiles (seconds) of the requests
 //                     completed in the interval, interpolated in the
@@ -361,15 +363,17 @@ std::string to_json(const std::vector<const Point*>& points, const std::vector<E
   double interval = std::chrono::duration<double>(o.interval).count() *
                     static_cast<double>(coarse ? o.coarse_every : 1);
   fmt::format_to(std::back_inserter(out),
-                 "{{\"resolution\":\"{}\",\"interval_s\":{},\"procs\":{},\"load_rps\":{},",
-                 interval >= 60 && std::fmod(interval, 60) == 0 ? fmt::format("{}m", interval / 60)
-                                                                : fmt::format("{}s", interval),
+                 "{{\"resolution\":\"{}\",\"interval_s\":{:g},\"procs\":{},\"load_rps\":{},",
+                 interval >= 60 && std::fmod(interval, 60) == 0
+                     ? fmt::format("{:g}m", interval / 60)
+                     : fmt::format("{:g}s", interval),
                  interval, gofer::procs(), o.load_rps);
   out += "\"t\":[";  // to the millisecond: what `since` compares with
   for (std::size_t i = 0; i < points.size(); ++i) {
     fmt::format_to(std::back_inserter(out), "{}{:.3f}", i ? "," : "", points[i]->t);
   }
-  out += ']';
+  out += "],";
+  column(out, "dt_s", points, [](const Point& p) { return p.interval_s; });
   out += ',';
   columns(out, "requests", kClassNames, points,
           [](const Point& p, std::size_t k) { return p.rps[k]; });

@@ -216,7 +216,7 @@ function merge(h, d) {
   h.t = h.t.concat(d.t);
   for (const g of ['requests', 'latency_s', 'goroutines', 'connections', 'threads', 'cpu'])
     for (const k in d[g]) h[g][k] = (h[g][k] || nulls(n)).concat(d[g][k]);
-  for (const k of ['netpoll_wakeups', 'steals', 'rss_bytes', 'fds']) h[k] = h[k].concat(d[k]);
+  for (const k of ['dt_s', 'netpoll_wakeups', 'steals', 'rss_bytes', 'fds']) h[k] = h[k].concat(d[k]);
   for (let i = 0; i < Math.max(h.p_busy.length, d.p_busy.length); i++)
     h.p_busy[i] = (h.p_busy[i] || nulls(n)).concat(d.p_busy[i] || nulls(m));
   const byId = new Map(h.ms.map(x => [x.id, x]));
@@ -233,7 +233,7 @@ function merge(h, d) {
     const cut = a => a.splice(0, drop);
     cut(h.t);
     for (const g of ['requests', 'latency_s', 'goroutines', 'connections', 'threads', 'cpu']) Object.values(h[g]).forEach(cut);
-    for (const k of ['netpoll_wakeups', 'steals', 'rss_bytes', 'fds']) cut(h[k]);
+    for (const k of ['dt_s', 'netpoll_wakeups', 'steals', 'rss_bytes', 'fds']) cut(h[k]);
     h.p_busy.forEach(cut);
     for (const x of h.ms) M_STATES.forEach(k => cut(x[k]));
     h.events = h.events.filter(e => e.t >= h.t[0] - h.interval_s);
