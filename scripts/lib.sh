@@ -21,9 +21,11 @@ ensure_packages() {
   fi
 }
 
-# What building gofer needs.
-BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost-context-dev libfmt-dev libcli11-dev)
-# chromium, nodejs and npm: the browser test of /debug/gofer (tests/browser).
-TEST_PACKAGES=(libgtest-dev libgmock-dev libhttp-parser-dev nlohmann-json3-dev clang libclang-rt-14-dev
-               chromium nodejs npm)
+# What building gofer needs. nodejs and npm: the build installs the live
+# page's charting library (uPlot) from the npm registry and embeds it
+# (src/debug/web); nlohmann-json3-dev: `gofer top` reads the server's JSON.
+BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost-context-dev libfmt-dev libcli11-dev
+                nodejs npm nlohmann-json3-dev)
+# chromium: the browser test of /debug/gofer (tests/browser).
+TEST_PACKAGES=(libgtest-dev libgmock-dev libhttp-parser-dev clang libclang-rt-14-dev chromium)
 BENCH_PACKAGES=(libbenchmark-dev golang-go wrk nginx-light h2o)

@@ -107,13 +107,15 @@ function plotOptions(def, series, width) {
     legend: {live: true},
     cursor: {sync: {key: 'gofer'}, drag: {x: false, y: false}},
     scales: {
-      x: {time: true, range: (u, min, max) => [Math.min(min, max - span), max]},
+      // The whole window once it is full; until then what there is (at least
+      // a minute), so that a young server's story is not squeezed to the right.
+      x: {time: true, range: (u, min, max) => [max - Math.min(span, Math.max(60 * history.interval_s, max - min)), max]},
       y: def.log ? {distr: 3} : def.range ? {range: def.range} : {range: (u, min, max) => [0, Math.max(max, 1)]},
       ...(def.two ? {fds: {range: (u, min, max) => [0, Math.max(max, 10)]}} : {}),
     },
     axes: [
       {stroke: '#555', grid: {stroke: '#eee'}},
-      {stroke: '#555', grid: {stroke: '#eee'}, size: 64,
+      {stroke: '#555', grid: {stroke: '#eee'}, size: 72,
        values: (u, vals) => vals.map(v => def.axis ? def.axis(v) : ordered[0].format(v))},
       ...(def.two ? [{scale: 'fds', side: 1, stroke: '#777', grid: {show: false}, size: 48}] : []),
     ],
@@ -177,7 +179,8 @@ function drawThreadStrip() {
   const ctx = canvas.getContext('2d');
   ctx.scale(dpr, dpr);
   ctx.font = '11px system-ui,sans-serif';
-  const slots = resolution === 'fine' ? 300 : 60, cell = W / slots;
+  // As wide as the charts' time axis: the window, or at least a minute until it is full.
+  const slots = Math.min(resolution === 'fine' ? 300 : 60, Math.max(60, n)), cell = W / slots;
   rows.forEach((m, r) => {
     ctx.fillStyle = '#333';
     ctx.fillText('M' + m.id, 4, r * rowH + 11);
