@@ -54,7 +54,7 @@ void register_handlers(http::ServeMux& mux, const http::Server* server,
 // status class, latency quantiles, goroutines by state, connections, poller
 // wake-ups and steals, each P's busy fraction, where each M's time went,
 // and the process's CPU, RSS and fds. An idle server is woken once an
-// interval, for about a hundred microseconds.
+// interval (one M leaves epoll_wait, reads the counters, and goes back).
 //
 //   gofer::debug::SeriesRecorder series(&server);  // from now until destroyed
 //   gofer::debug::register_handlers(mux, &server, &series);
