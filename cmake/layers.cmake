@@ -6,12 +6,12 @@
 # Each layer's private directory is a folder in the build tree holding one
 # symbolic link, <layer> → src/<layer>, so that "http/conn.h" resolves for
 # src/http and nothing else (a plain -I src would open every layer to every
-# other). The runtime's upward API is a folder of links to six of its
+# other). The runtime's upward API is a folder of links to seven of its
 # headers, spelled "runtime/park.h" as everywhere else; the rest of
 # src/runtime (sched.h, g.h, …) does not exist for the layers above.
 # The test layer_include_boundaries checks it.
 
-set(GOFER_RUNTIME_API_HEADERS park.h timer.h poll_desc.h trace.h introspect.h fatal.h)
+set(GOFER_RUNTIME_API_HEADERS park.h timer.h poll_desc.h trace.h introspect.h mstate.h fatal.h)
 set(GOFER_RUNTIME_API_DIR ${PROJECT_BINARY_DIR}/include_runtime_api)
 
 # Makes `link` a symbolic link to `target` (again, if it points elsewhere:

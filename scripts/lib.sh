@@ -21,11 +21,13 @@ ensure_packages() {
   fi
 }
 
-# What building gofer needs.
-BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost-context-dev libfmt-dev libcli11-dev libssl-dev)
-# chromium, nodejs and npm: the browser test of /debug/gofer (tests/browser);
+# What building gofer needs. nodejs and npm: the build installs the live
+# page's charting library (uPlot) from the npm registry and embeds it
+# (src/debug/web); nlohmann-json3-dev: `gofer top` reads the server's JSON.
+BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost-context-dev libfmt-dev libcli11-dev libssl-dev
+                nodejs npm nlohmann-json3-dev)
+# chromium: the browser test of /debug/gofer (tests/browser);
 # golang-go: the URL differential test compares gofer::url with Go's net/url;
 # openssl: the s_client/s_server peers of the tls tests.
-TEST_PACKAGES=(libgtest-dev libgmock-dev libhttp-parser-dev nlohmann-json3-dev clang libclang-rt-14-dev golang-go openssl
-               chromium nodejs npm)
+TEST_PACKAGES=(libgtest-dev libgmock-dev libhttp-parser-dev clang libclang-rt-14-dev golang-go openssl chromium)
 BENCH_PACKAGES=(libbenchmark-dev golang-go wrk nginx-light h2o)

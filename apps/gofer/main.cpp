@@ -1,4 +1,5 @@
-// The gofer command: `gofer serve` runs the default site.
+// The gofer command: `gofer serve` runs the default site; `gofer top` watches
+// one from a terminal.
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -6,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -16,6 +18,7 @@
 #include "gofer/sync.h"
 #include "gofer/time.h"
 #include "site.h"
+#include "top.h"
 
 namespace {
 
@@ -89,8 +92,13 @@ int serve(const ServeFlags& flags) {
           return;
         }
         bool debug = !flags.no_debug && (flags.debug_public || is_loopback(ln.addr()));
-        server.handler =
-            gofer::app::make_site({.root = flags.root, .debug = debug, .server = &server});
+        // The live page's history, kept from the start (destroyed before the server).
+        std::optional<gofer::debug::SeriesRecorder> series;
+        if (debug) series.emplace(&server);
+        server.handler = gofer::app::make_site({.root = flags.root,
+                                                .debug = debug,
+                                                .server = &server,
+                                                .series = series ? &*series : nullptr});
         fmt::print("gofer: serving http://{} (procs {})\n", ln.addr().to_string(), gofer::procs());
         std::atomic<bool> explaining{flags.explain};
         gofer::WaitGroup explainer;
@@ -172,7 +180,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_flag("--debug-public", flags.debug_public,
                       "serve /debug/ and /metrics on a non-loopback address too");
+  gofer::app::TopFlags top_flags;
+  CLI::App* top_cmd = app.add_subcommand(
+      "top",
+      "watch a running gofer server from a terminal: requests, latency, goroutines, "
+      "Ps and Ms, CPU and memory over the last minute, refreshed every second");
+  top_cmd->add_option("--addr", top_flags.addr, "the server's address (HOST:PORT)")
+      ->capture_default_str();
+  top_cmd->add_flag("--once", top_flags.once, "print one snapshot in plain text and exit");
   CLI11_PARSE(app, argc, argv);
   if (serve_cmd->parsed()) return serve(flags);
+  if (top_cmd->parsed()) return gofer::app::top(top_flags);
   return 0;
 }

@@ -23,20 +23,20 @@ happened for <em>this</em> request; the green figures are its own.</p>
 <ol>
 )";
 
-
 // This very request's journey so far, read from the trace (only while
 // tracing is on: `gofer serve --explain`, or a /debug/trace window).
 std::string journey_section() {
   if (!debug::tracing()) {
-    return "<p>Start the server with <code>gofer serve --explain</code> and this page shows its own "
+    return "<p>Start the server with <code>gofer serve --explain</code> and this page shows its "
+           "own "
            "journey here, step by step: the real fds, goroutines, Ms, Ps and microseconds.</p>\n";
   }
   auto journey = debug::journey_so_far();
   if (!journey) return {};
   std::string out = "<h2>This request's journey so far</h2>\n<ol>\n";
   for (const auto& step : journey->steps) {
-    out += fmt::format("<li><span class=live>+{:.1f} µs</span> {}</li>\n", static_cast<double>(step.t_ns) / 1e3,
-                       http::html_escape(step.text));
+    out += fmt::format("<li><span class=live>+{:.1f} µs</span> {}</li>\n",
+                       static_cast<double>(step.t_ns) / 1e3, http::html_escape(step.text));
   }
   return out + "</ol>\n";
 }
@@ -56,7 +56,8 @@ http::Handler make_site(const SiteOptions& options) {
         "connection; the runtime's netpoller saw the listening fd become ready and woke the "
         "accepting goroutine.</li>\n"
         "<li>A new <b>goroutine</b> took the connection: this one is goroutine "
-        "<span class=live>{}</span>, one of <span class=live>{}</span> alive now, running on one of "
+        "<span class=live>{}</span>, one of <span class=live>{}</span> alive now, running on one "
+        "of "
         "<span class=live>{}</span> processors (Ps).</li>\n"
         "<li>It read your request (<span class=live>{} {}</span>) — when no bytes were there "
         "yet, it parked and its thread ran other goroutines; epoll told the runtime when they "
@@ -94,7 +95,7 @@ http::Handler make_site(const SiteOptions& options) {
     mux->handle("/static/", http::strip_prefix("/static", http::file_server(options.root)));
   }
 
-  if (options.debug) debug::register_handlers(*mux, options.server);
+  if (options.debug) debug::register_handlers(*mux, options.server, options.series);
 
   return [mux](http::ResponseWriter& w, http::Request& r) { (*mux)(w, r); };
 }

@@ -4,14 +4,16 @@
 
 #include <string>
 
+#include "gofer/debug.h"
 #include "gofer/http/server.h"
 
 namespace gofer::app {
 
 struct SiteOptions {
-  std::string root;    // files served under /static/; empty: none
-  bool debug = false;  // serve /debug/… and /metrics
-  const http::Server* server = nullptr;  // for the HTTP metrics
+  std::string root;                               // files served under /static/; empty: none
+  bool debug = false;                             // serve /debug/… and /metrics
+  const http::Server* server = nullptr;           // for the HTTP metrics
+  const debug::SeriesRecorder* series = nullptr;  // /debug/gofer/series; may be null
 };
 
 http::Handler make_site(const SiteOptions& options);

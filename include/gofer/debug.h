@@ -6,10 +6,13 @@
 //
 // serves /debug/gofer (a live page), /debug/gofer/state (its JSON),
 // /debug/goroutines (every goroutine, like Go's goroutine profile with
-// debug=2) and /metrics (Prometheus text format). The layers below know
-// nothing of this one: it reads them through narrow stats interfaces.
+// debug=2) and /metrics (Prometheus text format). With a SeriesRecorder
+// (below), the live page also charts the last minutes from
+// /debug/gofer/series. The layers below know nothing of this one: it reads
+// them through narrow stats interfaces.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -33,9 +36,64 @@ std::string metrics_text(const http::Server* server);
 // HTTP counters (JSON).
 std::string state_json(const http::Server* server);
 
+class SeriesRecorder;
+
 // Registers the pages above on `mux`, and /debug/trace and
-// /debug/gofer/journeys (below). `server` may be null.
-void register_handlers(http::ServeMux& mux, const http::Server* server);
+// /debug/gofer/journeys (below). `server` may be null. With `series`,
+// /debug/gofer/series serves its history (series must outlive the mux's
+// use); without, it answers 404 and the live page says how to turn it on.
+void register_handlers(http::ServeMux& mux, const http::Server* server,
+                       const SeriesRecorder* series = nullptr);
+
+// ---- History: what the runtime did, second by second -----------------------
+//
+// A SeriesRecorder samples the runtime, the HTTP server and the process once
+// an interval (1 s) on a goroutine of its own, and keeps the last `points`
+// samples (5 minutes) and a coarser point per `coarse_every` samples for the
+// last `coarse_points` of those (an hour of minutes): requests per second by
+// status class, latency quantiles, goroutines by state, connections, poller
+// wake-ups and steals, each P's busy fraction, where each M's time went,
+// and the process's CPU, RSS and fds. An idle server is woken once an
+// interval (one M leaves epoll_wait, reads the counters, and goes back).
+//
+//   gofer::debug::SeriesRecorder series(&server);  // from now until destroyed
+//   gofer::debug::register_handlers(mux, &server, &series);
+struct SeriesOptions {
+  std::chrono::milliseconds interval{1000};
+  std::size_t points = 300;
+  std::size_t coarse_every = 60;
+  std::size_t coarse_points = 60;
+  // Requests per second at or above which a second counts as "under load",
+  // for the load started/stopped events (the live page itself makes a few).
+  double load_rps = 20;
+};
+
+class SeriesRecorder {
+ public:
+  // Starts sampling; call from a goroutine. `server` (may be null) must
+  // outlive the recorder.
+  explicit SeriesRecorder(const http::Server* server, SeriesOptions options = {});
+  // stop().
+  ~SeriesRecorder();
+  SeriesRecorder(const SeriesRecorder&) = delete;
+  SeriesRecorder& operator=(const SeriesRecorder&) = delete;
+
+  // Stops sampling and waits for the sampling goroutine to end (parks; call
+  // from a goroutine). The history stays readable. Idempotent.
+  void stop();
+
+  // /debug/gofer/series as JSON (fields documented in series.cpp and the
+  // README): the points taken after `since` (Unix seconds; 0: all kept), of
+  // the fine series or, with coarse, of the coarse one.
+  std::string json(double since = 0, bool coarse = false) const;
+
+  // Samples taken so far (points made, fine series).
+  std::uint64_t samples() const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
 
 // ---- Tracing and request journeys ------------------------------------------
 //

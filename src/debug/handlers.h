@@ -2,6 +2,8 @@
 // register_handlers (live_page.cpp).
 #pragma once
 
+#include <string_view>
+
 #include "gofer/http/server.h"
 
 namespace gofer::debug::detail {
@@ -10,6 +12,9 @@ namespace gofer::debug::detail {
 // (tracing stays on after if someone else had it on), then answers the
 // events of those seconds as Chrome trace-event JSON.
 void serve_trace(http::ResponseWriter& w, http::Request& r);
+
+// The page of /debug/gofer, with uPlot inlined (generated at build time).
+extern const std::string_view kLivePage;
 
 // GET /debug/gofer/journeys: the last requests' journeys (journeys_json).
 void serve_journeys(http::ResponseWriter& w, http::Request& r);

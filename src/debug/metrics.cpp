@@ -3,6 +3,7 @@
 
 #include <map>
 
+#include "debug/process_stats.h"
 #include "gofer/debug.h"
 #include "runtime/introspect.h"
 
@@ -48,6 +49,32 @@ std::string metrics_text(const http::Server* server) {
   out += fmt::format("gofer_netpoll_wakeups_total {}\n", s.poll_wakeups);
   family(out, "gofer_netpoll_fds", "gauge", "File descriptors registered with the netpoller.");
   out += fmt::format("gofer_netpoll_fds {}\n", s.open_fds);
+  family(out, "gofer_proc_busy_seconds_total", "counter",
+         "Time each P was held by an M (running goroutines, scheduling or spinning).");
+  for (auto& p : s.ps) {
+    out += fmt::format("gofer_proc_busy_seconds_total{{p=\"{}\"}} {}\n", p.id,
+                       static_cast<double>(p.busy_ns) * 1e-9);
+  }
+  family(out, "gofer_thread_seconds_total", "counter",
+         "Time each M spent running, spinning, asleep in epoll_wait (netpoll), asleep on a "
+         "futex, or in blocking().");
+  for (auto& m : s.ms) {
+    for (int k = 0; k < runtime::kMStates; ++k) {
+      out += fmt::format("gofer_thread_seconds_total{{m=\"{}\",state=\"{}\"}} {}\n", m.id,
+                         runtime::to_string(static_cast<runtime::MState>(k)),
+                         static_cast<double>(m.state_ns[k]) * 1e-9);
+    }
+  }
+  detail::ProcessStats ps = detail::process_stats();
+  family(out, "process_cpu_seconds_total", "counter",
+         "Total user and system CPU time spent in seconds.");
+  out += fmt::format("process_cpu_seconds_total {}\n", ps.user_seconds + ps.system_seconds);
+  family(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+  out += fmt::format("process_resident_memory_bytes {}\n", ps.rss_bytes);
+  if (ps.open_fds >= 0) {
+    family(out, "process_open_fds", "gauge", "Number of open file descriptors.");
+    out += fmt::format("process_open_fds {}\n", ps.open_fds);
+  }
 
   if (server != nullptr) {
     http::ServerStats h = server->stats();

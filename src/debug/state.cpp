@@ -50,8 +50,10 @@ std::string state_json(const http::Server* server) {
   out += "],\"ms\":[";
   for (std::size_t i = 0; i < s.ms.size(); ++i) {
     const auto& m = s.ms[i];
-    out += fmt::format("{}{{\"id\":{},\"p\":{},\"goroutine\":{},\"in_netpoll\":{}}}", i ? "," : "",
-                       m.id, m.p_id, m.running_goid, m.in_netpoll ? "true" : "false");
+    out +=
+        fmt::format("{}{{\"id\":{},\"p\":{},\"goroutine\":{},\"in_netpoll\":{},\"state\":\"{}\"}}",
+                    i ? "," : "", m.id, m.p_id, m.running_goid, m.in_netpoll ? "true" : "false",
+                    runtime::to_string(m.state));
   }
   out += "],\"goroutines_by_state\":{";
   bool first = true;

@@ -3,6 +3,7 @@
 #include <cxxabi.h>
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "gofer/runtime.h"
@@ -58,9 +59,17 @@ SchedInfo sched_info() {
     info.ps.push_back(pi);
   }
   std::vector<M*> ms;
+  info.start_ns = s->start_ns;
   {
     std::lock_guard lock(s->mu);
     ms = s->allm;
+    // The Ps' idle stretches are kept under mu; one clock for all of them.
+    info.clock_ns = coarse_nanotime();
+    for (std::size_t i = 0; i < s->allp.size(); ++i) {
+      const P* p = s->allp[i];
+      std::int64_t idle = p->idle_ns + (p->idle_since != 0 ? info.clock_ns - p->idle_since : 0);
+      info.ps[i].busy_ns = std::max<std::int64_t>(0, info.clock_ns - s->start_ns - idle);
+    }
   }
   for (M* m : ms) {
     ThreadInfo ti;
@@ -68,9 +77,28 @@ SchedInfo sched_info() {
     ti.p_id = m->p_id.load(std::memory_order_relaxed);
     ti.running_goid = m->running_goid.load(std::memory_order_relaxed);
     ti.in_netpoll = m->in_netpoll.load(std::memory_order_relaxed);
+    MStateClock::Reading r = m->state_clock.read(info.clock_ns);
+    ti.state = r.state;
+    ti.state_ns = r.ns;
     info.ms.push_back(ti);
   }
   return info;
+}
+
+const char* to_string(MState state) noexcept {
+  switch (state) {
+    case MState::running:
+      return "running";
+    case MState::spinning:
+      return "spinning";
+    case MState::netpoll:
+      return "netpoll";
+    case MState::futex:
+      return "futex";
+    case MState::blocking:
+      return "blocking";
+  }
+  return "?";
 }
 
 std::string symbolize(void* pc) {

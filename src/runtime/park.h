@@ -80,4 +80,9 @@ std::uint64_t goid(const G* g) noexcept;
 // Monotonic clock in nanoseconds (CLOCK_MONOTONIC).
 std::int64_t nanotime() noexcept;
 
+// The same clock at the kernel tick's resolution (CLOCK_MONOTONIC_COARSE,
+// a few ns to read, behind nanotime() by up to a tick): for "since when"
+// stamps and for time accounting summed over many intervals.
+std::int64_t coarse_nanotime() noexcept;
+
 }  // namespace gofer::runtime

@@ -73,14 +73,12 @@ std::int64_t nanotime() noexcept {
   return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
 }
 
-namespace {
 std::int64_t coarse_nanotime() noexcept {
   // A few ns (no rdtsc, jiffy resolution): good enough for "waiting since".
   timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
 }
-}  // namespace
 
 std::uint64_t goid(const G* g) noexcept {
   return g->id;
@@ -364,6 +362,7 @@ void run(std::function<void()> main, Config config) {
   // The calling thread becomes M0 and holds P0; the other Ps start idle.
   auto* m0 = new M;
   m0->fastrand_state = 0x9E3779B97F4A7C15ULL;
+  m0->state_clock.start(MState::running);
   s->allm.push_back(m0);
   s->mcount.store(1);
   set_current_m(m0);
@@ -374,6 +373,7 @@ void run(std::function<void()> main, Config config) {
       P* p = s->allp[i];
       p->link = s->pidle;
       s->pidle = p;
+      p->idle_since = s->start_ns;
       s->npidle.fetch_add(1);
     }
   }

@@ -26,6 +26,7 @@ void pidleput_locked(Sched& s, P* p) {
   p->status = PStatus::idle;
   p->link = s.pidle;
   s.pidle = p;
+  p->idle_since = coarse_nanotime();
   s.npidle.fetch_add(1, std::memory_order_seq_cst);
 }
 
@@ -34,6 +35,8 @@ P* pidleget_locked(Sched& s) {
   if (p != nullptr) {
     s.pidle = p->link;
     p->link = nullptr;
+    p->idle_ns += coarse_nanotime() - p->idle_since;
+    p->idle_since = 0;
     s.npidle.fetch_sub(1, std::memory_order_seq_cst);
   }
   return p;
@@ -101,6 +104,7 @@ void newm(P* p, bool spinning) {
   M* m = new M;
   m->nextp = p;
   m->spinning = spinning;
+  m->state_clock.start(spinning ? MState::spinning : MState::running);
   {
     std::lock_guard lock(s.mu);
     if (s.stopping.load(std::memory_order_relaxed)) {
@@ -149,8 +153,11 @@ bool stopm(M* m) {
     if (s.stopping.load(std::memory_order_relaxed)) return false;
     mput_locked(s, m);
   }
+  m->state_clock.enter(MState::futex);
   m->park.sleep();
   m->park.clear();
+  // startm() set spinning before its wakeup (release; sleep() acquires).
+  m->state_clock.enter(m->spinning ? MState::spinning : MState::running);
   if (m->nextp == nullptr) return false;
   acquirep(m, m->nextp);
   m->nextp = nullptr;
@@ -160,6 +167,7 @@ bool stopm(M* m) {
 void reset_spinning(M* m) {
   Sched& s = *g_sched;
   m->spinning = false;
+  m->state_clock.enter(MState::running);
   int n = s.nmspinning.fetch_sub(1, std::memory_order_seq_cst) - 1;
   GOFER_CHECK(n >= 0, "negative nmspinning");
   // We were the last spinner and found work: there may be more, so make
@@ -266,6 +274,7 @@ top:
   if (m->spinning || 2 * s.nmspinning.load(std::memory_order_seq_cst) < busy) {
     if (!m->spinning) {
       m->spinning = true;
+      m->state_clock.enter(MState::spinning);
       s.nmspinning.fetch_add(1, std::memory_order_seq_cst);
     }
     if (G* g = steal_work(m)) return g;
@@ -280,6 +289,7 @@ top:
   }
   if (m->spinning) {
     m->spinning = false;
+    m->state_clock.enter(MState::running);
     s.nmspinning.fetch_sub(1, std::memory_order_seq_cst);
     // The StoreLoad half of the no-lost-wake-up protocol: a submitter puts
     // work then loads nmspinning; we stored nmspinning and now load the
@@ -295,6 +305,7 @@ top:
         if (got != nullptr) {
           acquirep(m, got);
           m->spinning = true;
+          m->state_clock.enter(MState::spinning);
           s.nmspinning.fetch_add(1, std::memory_order_seq_cst);
           goto top;
         }
@@ -317,9 +328,11 @@ top:
     int n = 0;
     G* list = nullptr;
     m->in_netpoll.store(true, std::memory_order_relaxed);
+    m->state_clock.enter(MState::netpoll);
     trace(TraceKind::poll_block, -1, delay);
     if (!s.stopping.load(std::memory_order_seq_cst)) list = netpoll(delay, &n);
     trace(TraceKind::poll_wake, -1, n);
+    m->state_clock.enter(MState::running);
     m->in_netpoll.store(false, std::memory_order_relaxed);
     s.poll_until.store(0, std::memory_order_seq_cst);
     s.poller_taken.store(false, std::memory_order_release);
@@ -470,6 +483,7 @@ void enter_blocking_impl() {
   M* m = current_m();
   GOFER_CHECK(m != nullptr && m->curg != nullptr, "blocking() called outside a goroutine");
   G* g = m->curg;
+  m->state_clock.enter(MState::blocking);
   g->wait_reason.store(WaitReason::blocking_call, std::memory_order_relaxed);
   cas_status(g, GStatus::running, GStatus::syscall);
   handoffp(releasep(m));
@@ -478,6 +492,7 @@ void enter_blocking_impl() {
 void exit_blocking_impl() {
   Sched& s = *g_sched;
   M* m = current_m();
+  m->state_clock.enter(MState::running);
   G* g = m->curg;
   P* p;
   {
@@ -504,7 +519,8 @@ std::vector<P*>& persistent_ps() {
 }
 }  // namespace
 
-Sched::Sched(int procs_, std::size_t stack_size) : procs(procs_), stacks(stack_size) {
+Sched::Sched(int procs_, std::size_t stack_size)
+    : procs(procs_), stacks(stack_size), start_ns(coarse_nanotime()) {
   auto& ps = persistent_ps();
   while (static_cast<int>(ps.size()) < procs) ps.push_back(new P);
   for (int i = 0; i < procs; ++i) {
@@ -520,6 +536,8 @@ Sched::Sched(int procs_, std::size_t stack_size) : procs(procs_), stacks(stack_s
     p->goid_next = p->goid_end = 0;
     p->gcount_delta.store(0, std::memory_order_relaxed);
     p->stat_steals.store(0, std::memory_order_relaxed);
+    p->idle_since = 0;
+    p->idle_ns = 0;
     allp.push_back(p);
   }
 }

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "runtime/g.h"
+#include "runtime/mstate.h"
 #include "runtime/note.h"
 #include "runtime/runq.h"
 #include "runtime/stack.h"
@@ -85,6 +86,14 @@ struct P {
 
   // Statistics for the debug layer (relaxed, written by the owner).
   std::atomic<std::uint64_t> stat_steals{0};
+
+  // Time in the idle list, for the debug layer's busy fraction; guarded by
+  // Sched::mu (coarse_nanotime()). idle_since: when it last went idle, 0
+  // while an M holds it; idle_ns: its finished idle stretches. A P counts
+  // as busy while an M holds it (running, scheduling or spinning), as Go
+  // counts a P's idle time.
+  std::int64_t idle_since = 0;
+  std::int64_t idle_ns = 0;
 };
 
 // What a goroutine asks its M to do after it switched out (Go's mcall
@@ -114,6 +123,7 @@ struct M {
   std::atomic<int> p_id{-1};                  // the P it holds, -1: none
   std::atomic<std::uint64_t> running_goid{0};  // 0: on g0
   std::atomic<bool> in_netpoll{false};
+  MStateClock state_clock;  // where its time goes (mstate.h)
 
   // Tracing (trace.h): this M's event ring, taken at its first event, and
   // the fd its goroutine's park() named, for the go_stop event on g0
@@ -176,6 +186,7 @@ struct Sched {
   std::atomic<std::uint64_t> stat_poll_wakeups{0};
 
   G* main_g = nullptr;
+  std::int64_t start_ns = 0;  // coarse_nanotime() when run() began: the Ps' clocks start
 };
 
 // The runtime that is running, or nullptr. Set by run() before any M starts.

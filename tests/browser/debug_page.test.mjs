@@ -1,13 +1,16 @@
 // The live page /debug/gofer in a real browser: Debian's chromium, driven
 // headless by playwright-core, loads the page, sees it update, and — after a
-// request made from here — finds that request's journey drawn.
+// request made from here — finds that request's journey drawn; then, while
+// load made from here runs and after it stops, sees every chart gain points
+// (read from the charts' own data) and the moments the load started and
+// stopped marked, and saves a screenshot of the charts.
 //
 //   GOFER_BIN=build/release/apps/gofer/gofer node --test tests/browser/debug_page.test.mjs
 //
 // Environment: GOFER_BIN the gofer binary (default: the release build's),
 // CHROMIUM the browser (default /usr/bin/chromium), GOFER_ARTIFACT_DIR where
 // the screenshot goes (default: the working directory; CTest runs this in
-// build/<preset>/src/debug). Bounded: everything is given up after 60 s.
+// build/<preset>/src/debug). Bounded: everything is given up after 90 s.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,7 +27,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const GOFER = process.env.GOFER_BIN || path.resolve(here, '../../build/release/apps/gofer/gofer');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const ARTIFACTS = process.env.GOFER_ARTIFACT_DIR || process.cwd();
-const OVERALL_MS = 60_000;
+const OVERALL_MS = 90_000;
 
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
 // The promise's value, or null after ms (the timer does not outlive the race).
@@ -125,6 +128,34 @@ async function stopServer(server) {
   }
 }
 
+// Load on the server: GET /hello on 8 keep-alive connections, one request
+// after the other on each, until stop() (or 15 s, or 200,000 requests).
+function startLoad(base) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  const load = { ok: 0, failed: 0, running: true };
+  const until = Date.now() + 15_000;
+  const worker = async () => {
+    while (load.running && Date.now() < until && load.ok + load.failed < 200_000) {
+      await new Promise(resolve => {
+        const req = http.get(`${base}/hello`, { agent, timeout: 5000 }, res => {
+          res.resume();
+          res.on('end', () => { if (res.statusCode === 200) load.ok++; else load.failed++; resolve(); });
+          res.on('error', () => { load.failed++; resolve(); });
+        });
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', () => { load.failed++; resolve(); });
+      });
+    }
+  };
+  const workers = Array.from({ length: 8 }, worker);
+  load.stop = async () => {
+    load.running = false;
+    await Promise.all(workers);
+    agent.destroy();
+  };
+  return load;
+}
+
 // Rejects when ms have passed, so that a stuck step cannot hang the run.
 function deadline(ms, what) {
   let timer;
@@ -200,6 +231,59 @@ test('/debug/gofer in chromium: updates live and draws a request\'s journey', { 
       const steps = await opened.first().locator('li').count();
       assert.ok(steps >= 2, `only ${steps} steps in the journey`);
       await opened.first().scrollIntoViewIfNeeded();
+
+      // ---- the charts: load from here, then quiet -------------------------
+      const points = () => page.evaluate(() => window.gofer.history ? window.gofer.history.t.length : 0);
+      await page.waitForFunction(() => window.gofer && window.gofer.history && window.gofer.history.t.length >= 1);
+      const load = startLoad(server.base);
+      try {
+        await page.waitForFunction(() => window.gofer.history.events.some(e => e.what === 'load started'),
+                                   null, { timeout: 20_000 });
+      } finally {
+        await load.stop();
+      }
+      console.log(`load: ${load.ok} requests answered 200, ${load.failed} failed`);
+      assert.ok(load.ok > 0 && load.failed === 0, `load: ${load.ok} ok, ${load.failed} failed`);
+      await page.waitForFunction(() => window.gofer.history.events.some(e => e.what === 'load stopped'),
+                                 null, { timeout: 20_000 });
+      // Several more updates after that, one a second.
+      const before = await points();
+      await page.waitForFunction(n => window.gofer.history.t.length >= n, before + 3, { timeout: 15_000 });
+
+      // Every chart has points, and its series have values (read from the
+      // chart's own data: uPlot's [x, ...series] arrays).
+      const charts = await page.evaluate(() => Object.entries(window.gofer.charts).map(([id, c]) => ({
+        id, x: c.plot.data[0].length, series: c.plot.data.length - 1,
+        withValues: c.plot.data.slice(1).filter(s => s.some(v => typeof v === 'number')).length,
+        positive: c.plot.data.slice(1).some(s => s.some(v => v > 0)),
+        domPoints: Number(c.el.dataset.points),
+      })));
+      console.log('charts:', JSON.stringify(charts));
+      const ids = charts.map(c => c.id).sort();
+      assert.deepEqual(ids, ['connections', 'cpu', 'goroutines', 'latency', 'memory', 'pbusy', 'poller', 'requests', 'threads']);
+      for (const c of charts) {
+        assert.ok(c.x >= 5, `chart ${c.id}: only ${c.x} points`);
+        assert.equal(c.domPoints, c.x, `chart ${c.id}: the DOM says ${c.domPoints} points`);
+        assert.ok(c.series >= 1 && c.withValues >= 1, `chart ${c.id}: no series with values`);
+        assert.ok(c.positive, `chart ${c.id}: nothing above zero`);
+      }
+      // The P chart has one series per P (--procs 2); the M strip a row per M.
+      assert.equal(charts.find(c => c.id === 'pbusy').series, 2);
+      assert.ok(Number(await page.locator('#mstrip').getAttribute('data-threads')) >= 2);
+      // In words, too: the story line names both moments.
+      const story = await page.locator('#story').textContent();
+      assert.match(story, /load started at .*load stopped at /, story);
+      // The load's requests are in the requests chart: its 2xx series adds
+      // up (rate × interval) to at least what was answered here.
+      const counted = await page.evaluate(() => {
+        const h = window.gofer.history;
+        return h.requests['2xx'].reduce((sum, r, i) => sum + Math.round(r * h.dt_s[i]), 0);
+      });
+      assert.ok(counted >= load.ok, `the series counts ${counted} 2xx requests, the load got ${load.ok}`);
+
+      const charted = path.resolve(ARTIFACTS, 'debug-gofer-charts.png');
+      await page.locator('#history').screenshot({ path: charted });
+      console.log(`screenshot of the charts: ${charted}`);
 
       const shot = path.resolve(ARTIFACTS, 'debug-gofer.png');
       await page.screenshot({ path: shot, fullPage: true });

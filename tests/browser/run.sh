@@ -4,7 +4,8 @@
 # /debug/gofer.
 #   tests/browser/run.sh GOFER_BINARY NODE NPM CHROMIUM
 # NODE, NPM and CHROMIUM are what CMake found; "…-NOTFOUND" fails the test
-# with what to install (scripts/lib.sh's TEST_PACKAGES has them for CI).
+# with what to install (scripts/lib.sh's BUILD_PACKAGES and TEST_PACKAGES have
+# them for CI).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 gofer=${1:?usage: run.sh GOFER_BINARY NODE NPM CHROMIUM}

@@ -219,6 +219,28 @@ TEST(Deadline, ClearingADeadline) {
   });
 }
 
+// A read that timed out, then a cleared deadline, then a read that parks
+// before the bytes come: it gets them (Go: a timeout is not sticky once the
+// deadline moves; the TLS layer's "timeout is not sticky" rests on this).
+TEST(Deadline, ReadParkedAfterATimeoutAndAClearedDeadlineGetsLaterBytes) {
+  gofer::run([] {
+    auto [ln, err] = net::listen("tcp4", "127.0.0.1:0");
+    ASSERT_FALSE(err);
+    auto [c, s] = connected_pair(ln);
+    ASSERT_FALSE(c.set_read_deadline(net::Clock::now() + 100ms));
+    char buf[8];
+    EXPECT_EQ(c.read(buf).err, net::errc::timeout);
+    ASSERT_FALSE(c.set_read_deadline(net::Deadline{}));
+    gofer::go([&] {
+      sleep_for(300ms);  // the read below parks first
+      EXPECT_FALSE(s.write("later").err);
+    });
+    auto [n, rerr] = c.read(buf);
+    EXPECT_FALSE(rerr) << rerr.message();
+    EXPECT_EQ(std::string(buf, n), "later");
+  });
+}
+
 // Many connections with deadlines that expire together, while others are
 // cleared: each parked reader gets exactly its own outcome.
 TEST(Deadline, ManyConcurrentDeadlines) {
