@@ -11,12 +11,14 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "gofer/debug.h"
 #include "gofer/http/server.h"
 #include "gofer/runtime.h"
 #include "gofer/sync.h"
 #include "gofer/time.h"
+#include "gofer/tls.h"
 #include "site.h"
 #include "top.h"
 
@@ -31,7 +33,36 @@ struct ServeFlags {
   bool debug_public = false;
   bool explain = false;
   std::uint32_t explain_sample = 1;
+  std::string tls_cert;  // HTTPS with this key pair (reloaded on SIGHUP)
+  std::string tls_key;
+  bool tls_self_signed = false;  // HTTPS with a certificate made in memory
 };
+
+// The HTTPS configuration of the flags: null for plain HTTP; prints why and
+// sets `failed` if it does not load.
+std::shared_ptr<gofer::tls::ServerConfig> load_tls(const ServeFlags& flags,
+                                                   gofer::http::Server& server, bool& failed) {
+  if (flags.tls_self_signed) {
+    auto [cert, err] = gofer::tls::self_signed();
+    if (err) {
+      fmt::print(stderr, "gofer: --tls-self-signed: {}\n", err.message());
+      failed = true;
+      return nullptr;
+    }
+    fmt::print("gofer: self-signed certificate for {}; SHA-256 fingerprint {}\n",
+               fmt::join(cert.names(), ", "), cert.fingerprint_sha256());
+    server.tls_config.certificates.push_back(std::move(cert));
+  } else if (flags.tls_cert.empty()) {
+    return nullptr;
+  }
+  auto [config, err] = server.load_tls_config(flags.tls_cert, flags.tls_key);
+  if (err) {
+    fmt::print(stderr, "gofer: TLS: {}\n", err.message());
+    failed = true;
+    return nullptr;
+  }
+  return config;
+}
 
 // --explain: prints each request's journey as it completes, from a goroutine
 // of its own that reads the trace every 50 ms — nothing is printed on a
@@ -63,9 +94,9 @@ bool is_loopback(const gofer::net::Addr& a) {
   return s.starts_with("127.") || s.starts_with("[::1]") || a.family() == AF_UNIX;
 }
 
-// SIGINT/SIGTERM are blocked in every thread (the runtime's Ms inherit the
-// mask) and taken by one thread with sigwait, which starts the graceful
-// shutdown on a goroutine.
+// SIGINT/SIGTERM (and SIGHUP) are blocked in every thread (the runtime's Ms
+// inherit the mask) and taken by one thread with sigwait, which starts the
+// graceful shutdown (or the certificate reload) on a goroutine.
 int serve(const ServeFlags& flags) {
   if (!flags.root.empty()) {
     struct stat st {};
@@ -78,6 +109,7 @@ int serve(const ServeFlags& flags) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   int exit_code = 0;
@@ -91,6 +123,12 @@ int serve(const ServeFlags& flags) {
           exit_code = 1;
           return;
         }
+        bool tls_failed = false;
+        std::shared_ptr<gofer::tls::ServerConfig> tls = load_tls(flags, server, tls_failed);
+        if (tls_failed) {
+          exit_code = 1;
+          return;
+        }
         bool debug = !flags.no_debug && (flags.debug_public || is_loopback(ln.addr()));
         // The live page's history, kept from the start (destroyed before the server).
         std::optional<gofer::debug::SeriesRecorder> series;
@@ -99,7 +137,8 @@ int serve(const ServeFlags& flags) {
                                                 .debug = debug,
                                                 .server = &server,
                                                 .series = series ? &*series : nullptr});
-        fmt::print("gofer: serving http://{} (procs {})\n", ln.addr().to_string(), gofer::procs());
+        fmt::print("gofer: serving {}://{} (procs {})\n", tls ? "https" : "http",
+                   ln.addr().to_string(), gofer::procs());
         std::atomic<bool> explaining{flags.explain};
         gofer::WaitGroup explainer;
         if (flags.explain) {
@@ -117,10 +156,25 @@ int serve(const ServeFlags& flags) {
         std::fflush(stdout);
         std::atomic<bool> serving{true};
         gofer::WaitGroup shutdown_done;
+        gofer::WaitGroup reloads;
         std::thread waiter([&] {
           int sig = 0;
-          sigwait(&sigs, &sig);
-          if (!serving.load()) return;  // woken by main below: serve() already ended
+          for (;;) {
+            sigwait(&sigs, &sig);
+            if (!serving.load()) return;  // woken by main below: serve() already ended
+            if (sig != SIGHUP) break;
+            if (flags.tls_cert.empty()) continue;  // nothing to reload
+            reloads.add(1);
+            gofer::go([&] {
+              gofer::tls::LoadError err = server.reload_certificates(flags.tls_cert, flags.tls_key);
+              if (err) {
+                fmt::print(stderr, "gofer: SIGHUP: certificate not reloaded: {}\n", err.message());
+              } else {
+                fmt::print(stderr, "gofer: SIGHUP: certificate reloaded from {}\n", flags.tls_cert);
+              }
+              reloads.done();
+            });
+          }
           shutdown_done.add(1);
           gofer::go([&, sig] {
             fmt::print(stderr, "gofer: {} — shutting down\n",
@@ -131,7 +185,7 @@ int serve(const ServeFlags& flags) {
             shutdown_done.done();
           });
         });
-        gofer::Error serve_err = server.serve(ln);
+        gofer::Error serve_err = tls ? server.serve_tls(ln, tls) : server.serve(ln);
         // serve() returned: shutdown began (or the listener failed); wait for
         // the connections to finish, then for the signal thread.
         while (server.open_connections() > 0) gofer::sleep_for(std::chrono::milliseconds(5));
@@ -140,6 +194,7 @@ int serve(const ServeFlags& flags) {
         if (serving.exchange(false)) pthread_kill(waiter.native_handle(), SIGTERM);
         waiter.join();
         shutdown_done.wait();
+        reloads.wait();
         if (serve_err && serve_err != gofer::http::errc::server_closed) {
           fmt::print(stderr, "gofer: serve: {}\n", serve_err.message());
           exit_code = 1;
@@ -180,6 +235,18 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_flag("--debug-public", flags.debug_public,
                       "serve /debug/ and /metrics on a non-loopback address too");
+  auto* tls_cert = serve_cmd->add_option(
+      "--tls-cert", flags.tls_cert,
+      "serve HTTPS with this certificate chain (PEM); SIGHUP reloads it and --tls-key");
+  auto* tls_key =
+      serve_cmd->add_option("--tls-key", flags.tls_key, "the private key (PEM) of --tls-cert");
+  tls_cert->needs(tls_key);
+  tls_key->needs(tls_cert);
+  serve_cmd
+      ->add_flag("--tls-self-signed", flags.tls_self_signed,
+                 "serve HTTPS with a certificate made in memory for localhost, 127.0.0.1 and ::1 "
+                 "(for local use; its fingerprint is printed)")
+      ->excludes(tls_cert);
   gofer::app::TopFlags top_flags;
   CLI::App* top_cmd = app.add_subcommand(
       "top",

@@ -53,9 +53,49 @@ void split_target(std::string_view target, Request& r) {
 
 }  // namespace
 
-ServedConn::ServedConn(std::shared_ptr<ServerState> s, net::Conn c)
-    : server(std::move(s)), conn(std::move(c)), fd(conn.fd()) {
-  request.remote_addr = conn.remote_addr();  // the same for every request
+ServedConn::ServedConn(std::shared_ptr<ServerState> s, net::Conn c,
+                       std::shared_ptr<const tls::ServerConfig> tls_config)
+    : server(std::move(s)), conn(std::move(c)), fd(conn.fd()), remote_addr_(conn.remote_addr()) {
+  request.remote_addr = remote_addr_;  // the same for every request
+  if (tls_config) {
+    tls_conn = tls::server(std::move(conn), std::move(tls_config));
+    io_ = &tls_io_;
+    handshake_pending_ = true;
+  }
+}
+
+bool ServedConn::handshake() {
+  handshake_pending_ = false;
+  ServerState& s = *server;
+  // Go's tlsHandshakeTimeout: the smallest of the server's timeouts that
+  // are set; none if none is.
+  std::chrono::nanoseconds timeout{0};
+  for (auto t : {s.read_header_timeout, s.read_timeout, s.write_timeout}) {
+    if (t.count() > 0 && (timeout.count() == 0 || t < timeout)) timeout = t;
+  }
+  net::Deadline deadline = deadline_after(timeout);
+  // Deadline setters fail only on a closed connection, which the
+  // handshake then reports.
+  (void)tls_conn.set_read_deadline(deadline);
+  (void)tls_conn.set_write_deadline(deadline);
+  Error err = tls_conn.handshake();
+  if (err) {
+    if (err == tls::errc::http_request) {
+      // Go's answer to plaintext HTTP on a TLS port, in plaintext: the
+      // client sees why, instead of a reset. Best effort: it closes next.
+      (void)tls_conn.net_conn().set_write_deadline(net::Clock::now() + std::chrono::seconds(1));
+      (void)tls_conn.net_conn().write(
+          "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n");
+    } else {
+      std::string detail = tls_conn.error_detail();
+      fmt::print(stderr, "http: TLS handshake error from {}: {}{}{}\n", remote_addr_.to_string(),
+                 err.message(), detail.empty() ? "" : ": ", detail);
+    }
+    return false;
+  }
+  (void)tls_conn.set_write_deadline(net::Deadline{});
+  tls_state_ = tls_conn.connection_state();
+  return true;
 }
 
 ServedConn::~ServedConn() = default;
@@ -176,6 +216,7 @@ void ServedConn::park_idle(net::Deadline idle_deadline) {
   server->parked.fetch_add(1, std::memory_order_relaxed);
   rbuf.release();
   response.release_buffers();
+  io().release_idle_buffers();
   RequestAccess::release_path_values(request);
   // The last touch of *this: from here the poller may start run() anywhere.
   io().go_when_readable(gofer::detail::Task([this] { run(this); }));
@@ -184,6 +225,12 @@ void ServedConn::park_idle(net::Deadline idle_deadline) {
 ServedConn::End ServedConn::serve() {
   serve_goid_ = this_goroutine_id();
   if (resumed_) server->parked.fetch_sub(1, std::memory_order_relaxed);
+  if (handshake_pending_) {
+    // Shutdown may close a connection still in its handshake, as an idle
+    // one: it has no request to finish.
+    idle.store(true, std::memory_order_relaxed);
+    if (!handshake()) return End::closed;
+  }
   net::Deadline last_request_end{};  // when this call's last request ended
   for (;;) {
     // Sampled tracing decides here, before the wait for the request, so a
@@ -311,7 +358,8 @@ void ServedConn::start_request(const RequestHead& head, const Framing& framing, 
                      : framing.body == Framing::Body::chunked
                          ? -1
                          : static_cast<std::int64_t>(framing.content_length);
-  r.remote_addr = conn.remote_addr();  // a handler may have changed it
+  r.remote_addr = remote_addr_;  // a handler may have changed it
+  r.tls = tls_conn ? &tls_state_ : nullptr;
   RequestAccess::clear_path_values(r);
   RequestAccess::set_context_source(r, this);
   body.start(framing);

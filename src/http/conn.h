@@ -22,6 +22,7 @@
 #include "http/conn_io.h"
 #include "http/read_buffer.h"
 #include "http/request_access.h"
+#include "http/tls_conn_io.h"
 
 namespace gofer::http::detail {
 
@@ -116,7 +117,10 @@ class ConnResponse final : public ResponseWriter {
 };
 
 struct ServedConn final : RequestContextSource {
-  ServedConn(std::shared_ptr<ServerState> server, net::Conn conn);
+  // With a `tls_config`, the connection is served over TLS: the handshake
+  // runs first, in the connection's goroutine.
+  ServedConn(std::shared_ptr<ServerState> server, net::Conn conn,
+             std::shared_ptr<const tls::ServerConfig> tls_config = nullptr);
   ~ServedConn();
   ServedConn(const ServedConn&) = delete;
   ServedConn& operator=(const ServedConn&) = delete;
@@ -147,8 +151,11 @@ struct ServedConn final : RequestContextSource {
   [[nodiscard]] Error grow_read_buffer();
 
   std::shared_ptr<ServerState> server;
-  net::Conn conn;  // the socket (its address; I/O goes through io())
-  int fd = -1;     // conn's fd number, for the trace (runtime/trace.h)
+  // The socket of a plain connection; over TLS it moved into tls_conn.
+  // Either way I/O goes through io().
+  net::Conn conn;
+  tls::Conn tls_conn;  // empty on a plain connection
+  int fd = -1;         // the socket's fd number, for the trace (runtime/trace.h)
   ReadBuffer rbuf;
   Request request;
   ConnBody body{this};
@@ -196,8 +203,16 @@ struct ServedConn final : RequestContextSource {
   // (End::parked). `idle_deadline`: when the idle timeout ends it.
   void park_idle(net::Deadline idle_deadline);
 
+  // Runs the TLS handshake within the handshake timeout; false (and the
+  // connection is to be closed) if it failed.
+  bool handshake();
+
   NetConnIO net_io_{conn};
+  TlsConnIO tls_io_{tls_conn};
   ConnIO* io_ = &net_io_;
+  net::Addr remote_addr_;
+  bool handshake_pending_ = false;
+  tls::ConnectionState tls_state_;  // Request::tls points here once the handshake is done
 
   // Set by park_idle for the goroutine the poller starts: the idle timeout
   // runs on from where it was, it does not start over.

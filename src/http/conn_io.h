@@ -6,8 +6,8 @@
 // (response.cpp) do every socket operation through it, so that another
 // transport — TLS over the same socket, or a stream of an HTTP/2 connection —
 // can be served by the same loop: it implements this interface and the loop
-// does not change. Today there is one implementation, NetConnIO, over a
-// net::Conn.
+// does not change. NetConnIO (below) is the plain connection; TlsConnIO
+// (tls_conn_io.h) the TLS one.
 //
 // Cost: one indirect call per operation, a few ns next to the syscall it
 // makes (a keep-alive request makes a read and a writev; the deadline
@@ -56,6 +56,9 @@ class ConnIO {
   // A transport that buffers bytes of its own runs it at once when it has
   // some.
   virtual void go_when_readable(gofer::detail::Task task) = 0;
+  // The connection goes idle with nothing buffered: a transport with
+  // buffers of its own (TLS) frees them until the next read or write.
+  virtual void release_idle_buffers() {}
 
  protected:
   ~ConnIO() = default;

@@ -85,6 +85,62 @@ Error Server::listen_and_serve() {
 }
 
 Error Server::serve(net::Listener& listener) {
+  return serve_conns(listener, nullptr);
+}
+
+tls::LoadResult<std::shared_ptr<tls::ServerConfig>> Server::load_tls_config(
+    std::string_view cert_file, std::string_view key_file) const {
+  tls::Config config = tls_config;
+  if (!cert_file.empty() || !key_file.empty()) {
+    auto [cert, err] = tls::load_x509_key_pair(cert_file, key_file);
+    if (err) return {nullptr, err};
+    // Go's ServeTLS: the files' pair comes first (the default certificate).
+    config.certificates.insert(config.certificates.begin(), std::move(cert));
+  }
+  if (config.next_protos.empty()) config.next_protos = {"http/1.1"};
+  return tls::ServerConfig::load(config);
+}
+
+Error Server::listen_and_serve_tls(std::string_view cert_file, std::string_view key_file) {
+  auto [config, load_err] = load_tls_config(cert_file, key_file);
+  if (load_err) return load_err.code();
+  auto [ln, err] = net::listen("tcp", addr);
+  if (err) return err;
+  return serve_conns(ln, std::move(config));
+}
+
+Error Server::serve_tls(net::Listener& listener, std::string_view cert_file,
+                        std::string_view key_file) {
+  auto [config, err] = load_tls_config(cert_file, key_file);
+  if (err) return err.code();
+  return serve_conns(listener, std::move(config));
+}
+
+Error Server::serve_tls(net::Listener& listener, std::shared_ptr<tls::ServerConfig> config) {
+  if (!config) return make_error_code(tls::errc::bad_config);
+  return serve_conns(listener, std::move(config));
+}
+
+tls::LoadError Server::reload_certificates(std::string_view cert_file, std::string_view key_file) {
+  auto [cert, err] = tls::load_x509_key_pair(cert_file, key_file);
+  if (err) return err;
+  auto& s = *state_->shared;
+  std::lock_guard lock(s.mu);
+  for (auto& config : s.tls_configs) {
+    // The files' pair replaces the first (default) certificate; those
+    // added in tls_config for other SNI names stay.
+    std::vector<tls::Certificate> certs = config->certificates();
+    if (certs.empty()) {
+      certs.push_back(cert);
+    } else {
+      certs.front() = cert;
+    }
+    if (tls::LoadError set_err = config->set_certificates(std::move(certs))) return set_err;
+  }
+  return {};
+}
+
+Error Server::serve_conns(net::Listener& listener, std::shared_ptr<tls::ServerConfig> tls_config) {
   auto s = state_->shared;
   s->handler = handler;
   s->read_header_timeout = read_header_timeout;
@@ -104,6 +160,7 @@ Error Server::serve(net::Listener& listener) {
       s->cancel_base_set = true;
     }
     s->listeners.push_back(&listener);
+    if (tls_config) s->tls_configs.push_back(tls_config);
   }
   Error result;
   for (;;) {
@@ -119,7 +176,7 @@ Error Server::serve(net::Listener& listener) {
       }
       continue;  // a failed handshake; accept() backs off on EMFILE itself
     }
-    auto* c = new detail::ServedConn(s, std::move(conn));
+    auto* c = new detail::ServedConn(s, std::move(conn), tls_config);
     {
       std::lock_guard lock(s->mu);
       s->conns.insert(c);
@@ -130,6 +187,7 @@ Error Server::serve(net::Listener& listener) {
   }
   std::lock_guard lock(s->mu);
   std::erase(s->listeners, &listener);
+  if (tls_config) std::erase(s->tls_configs, tls_config);
   return result;
 }
 

@@ -37,6 +37,9 @@ struct ServerState {
   gofer::Mutex mu;
   std::unordered_set<ServedConn*> conns;  // guarded by mu
   std::vector<net::Listener*> listeners;  // guarded by mu
+  // The configurations of the TLS listeners being served, for
+  // Server::reload_certificates. Guarded by mu.
+  std::vector<std::shared_ptr<tls::ServerConfig>> tls_configs;
   std::atomic<std::size_t> open{0};
   std::atomic<std::size_t> parked{0};  // open connections parked idle (conn.cpp)
 

@@ -33,6 +33,7 @@
 #include "gofer/error.h"
 #include "gofer/http/parser.h"
 #include "gofer/net.h"
+#include "gofer/tls.h"
 
 namespace gofer::http {
 
@@ -131,6 +132,9 @@ class Request {
   // Content-Length, or -1 when unknown (chunked); 0 for no body.
   std::int64_t content_length = 0;
   net::Addr remote_addr;
+  // The TLS connection the request came on (Go's r.TLS): version, cipher
+  // suite, SNI name, ALPN protocol, client certificate; null over plain TCP.
+  const tls::ConnectionState* tls = nullptr;
   std::span<const Header> headers;   // views into the connection's read buffer
   std::span<const Header> trailers;  // filled once a chunked body was read to its end
 
@@ -271,10 +275,36 @@ class Server {
   Server(Server&&) = delete;
   ~Server();
 
+  // HTTPS (Go's TLSConfig): certificates chosen by SNI, versions, cipher
+  // suites, ALPN, session tickets, client certificates. serve_tls and
+  // listen_and_serve_tls load it; empty next_protos means {"http/1.1"}.
+  tls::Config tls_config;
+
   // Listens on addr ("tcp") and serves until shutdown() or close().
   // Returns errc::server_closed after a shutdown, like Go's ErrServerClosed.
   Error listen_and_serve();
   Error serve(net::Listener& listener);
+  // The same over TLS (Go's ListenAndServeTLS and ServeTLS): the key pair
+  // in the files, when given, is added to tls_config's certificates. A
+  // configuration that does not load returns its tls::errc (load the
+  // config yourself with tls::ServerConfig::load for the message, and pass
+  // it to the overload). Each connection's handshake runs in its own
+  // goroutine, bounded by the smallest of read_header_timeout, read_timeout
+  // and write_timeout (as Go's), so a slow client never holds the accept
+  // loop.
+  Error listen_and_serve_tls(std::string_view cert_file = {}, std::string_view key_file = {});
+  Error serve_tls(net::Listener& listener, std::string_view cert_file = {},
+                  std::string_view key_file = {});
+  Error serve_tls(net::Listener& listener, std::shared_ptr<tls::ServerConfig> config);
+  // The checked configuration serve_tls loads from tls_config (with the
+  // default ALPN list), for callers that want the error's message.
+  tls::LoadResult<std::shared_ptr<tls::ServerConfig>> load_tls_config(
+      std::string_view cert_file = {}, std::string_view key_file = {}) const;
+  // Replaces the certificates of every TLS listener being served by the key
+  // pair in the files (what `gofer serve` does on SIGHUP): handshakes that
+  // start afterwards use it, open connections keep theirs. On error
+  // nothing changes.
+  tls::LoadError reload_certificates(std::string_view cert_file, std::string_view key_file);
   // Stops accepting, closes idle connections, lets in-flight requests
   // finish, and returns when all connections are gone or at the deadline
   // (then it closes the rest and returns net::errc::timeout).
@@ -287,6 +317,8 @@ class Server {
   ServerStats stats() const;
 
  private:
+  Error serve_conns(net::Listener& listener, std::shared_ptr<tls::ServerConfig> tls_config);
+
   struct State;
   std::unique_ptr<State> state_;
 };

@@ -178,6 +178,7 @@ class Process {
   Process& operator=(const Process&) = delete;
 
   bool started() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
   void send(const std::string& s) {
     if (to_ >= 0) (void)!::write(to_, s.data(), s.size());
@@ -219,6 +220,22 @@ class Process {
     return output_;
   }
   const std::string& output() const { return output_; }
+  // Waits (up to `timeout`, then kills it) for the process to exit and
+  // reaps it: its exit status, or -1 if a signal ended it.
+  int exit_status(std::chrono::milliseconds timeout = 10s) {
+    if (pid_ <= 0) return -1;
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    int st = 0;
+    while (::waitpid(pid_, &st, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() >= end) {
+        stop();
+        return -1;
+      }
+      ::usleep(10000);
+    }
+    pid_ = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  }
 
  private:
   pid_t pid_ = -1;
