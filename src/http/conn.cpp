@@ -78,8 +78,11 @@ bool ServedConn::handshake() {
   // handshake then reports.
   (void)tls_conn.set_read_deadline(deadline);
   (void)tls_conn.set_write_deadline(deadline);
+  std::int64_t started = runtime::nanotime();
   Error err = tls_conn.handshake();
+  std::int64_t took_us = (runtime::nanotime() - started) / 1000;
   if (err) {
+    runtime::trace_text(trace_kind::tls_handshake, fd, took_us, -1, "failed:", err.message());
     if (err == tls::errc::http_request) {
       // Go's answer to plaintext HTTP on a TLS port, in plaintext: the
       // client sees why, instead of a reset. Best effort: it closes next.
@@ -95,6 +98,15 @@ bool ServedConn::handshake() {
   }
   (void)tls_conn.set_write_deadline(net::Deadline{});
   tls_state_ = tls_conn.connection_state();
+  if (runtime::trace_enabled()) [[unlikely]] {
+    // The trace keeps 24 bytes of text: the version and the ALPN result
+    // fit ("TLS 1.3 alpn=http/1.1"), the cipher suite's name would not.
+    runtime::trace_text(trace_kind::tls_handshake, fd, took_us, tls_state_.did_resume ? 1 : 0,
+                        tls::to_string(tls_state_.version),
+                        fmt::format("alpn={}", tls_state_.negotiated_protocol.empty()
+                                                   ? "none"
+                                                   : tls_state_.negotiated_protocol));
+  }
   return true;
 }
 

@@ -45,6 +45,14 @@ constexpr TraceKindInfo kConnClose{
     .a0 = "served",
     .says = "the server is done with fd {fd} (requests served on it: {a0})"};
 
+constexpr TraceKindInfo kTlsHandshake{
+    .layer = "http",
+    .name = "tls_handshake",
+    .role = TraceRole::instant,
+    .a0 = "us",
+    .a1 = "resumed",
+    .says = "TLS handshake on fd {fd} in {a0} µs: {text} (resumed session: {a1})"};
+
 }  // namespace
 
 void register_trace_kinds() noexcept {
@@ -54,6 +62,7 @@ void register_trace_kinds() noexcept {
   runtime::trace_register_kind(response, &kResponse);
   runtime::trace_register_kind(idle, &kIdle);
   runtime::trace_register_kind(conn_close, &kConnClose);
+  runtime::trace_register_kind(tls_handshake, &kTlsHandshake);
 }
 
 }  // namespace gofer::http::detail::trace_kind

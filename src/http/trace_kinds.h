@@ -25,6 +25,11 @@ inline constexpr runtime::TraceKind response = layer_kind(3);
 inline constexpr runtime::TraceKind idle = layer_kind(4);
 // The server is done with the connection; a0: requests served on it.
 inline constexpr runtime::TraceKind conn_close = layer_kind(5);
+// A TLS connection's handshake ended; a0: its µs (from the goroutine's
+// first look at the connection); a1: 1 if a session ticket resumed an
+// earlier session, 0 for a full handshake, -1 if it failed; text: the
+// version and "alpn=<protocol>" ("TLS 1.3 alpn=http/1.1"), or why it failed.
+inline constexpr runtime::TraceKind tls_handshake = layer_kind(6);
 
 // Registers the kinds above with the runtime (idempotent).
 void register_trace_kinds() noexcept;

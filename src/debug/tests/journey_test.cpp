@@ -324,6 +324,65 @@ TEST(Journey, KeepAliveTwoRequestsOnOneConnection) {
   with_traced_server(body, /*trace=*/true, hello, /*idle_park_after=*/1h);
 }
 
+// HTTPS: the first request's journey tells the TLS handshake between the
+// accept and the request (version, cipher suite, ALPN result, µs, full or
+// resumed), and the reads and writes under it are the socket's.
+TEST(Journey, HttpsFirstRequestTellsTheTlsHandshake) {
+  gofer::run(
+      [] {
+        auto [cert, cert_err] = gofer::tls::self_signed();
+        ASSERT_FALSE(cert_err) << cert_err.message();
+        auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
+        ASSERT_FALSE(err) << err.message();
+        std::string addr = ln.addr().to_string();
+        http::Server server;
+        server.handler = hello;
+        server.tls_config.certificates.push_back(cert);
+        gofer::WaitGroup wg;
+        wg.add(1);
+        gofer::go([&] {
+          EXPECT_EQ(server.serve_tls(ln), http::errc::server_closed);
+          wg.done();
+        });
+        debug::start_tracing();
+        std::int64_t since = debug::trace_now();
+        gofer::tls::Config config;
+        config.insecure_skip_verify = true;
+        config.next_protos = {"http/1.1"};
+        auto [client_config, cfg_err] = gofer::tls::ClientConfig::load(config);
+        ASSERT_FALSE(cfg_err) << cfg_err.message();
+        auto [c, dial_err] = gofer::tls::dial("tcp", addr, client_config, 10s);
+        ASSERT_FALSE(dial_err) << dial_err.message();
+        ASSERT_FALSE(c.write(std::string_view("GET /tls/1 HTTP/1.1\r\nHost: x\r\n\r\n")).err);
+        std::string got;
+        char buf[4096];
+        while (got.find("Hello, World!") == std::string::npos) {
+          auto [n, rerr] = c.read(buf);
+          got.append(buf, n);
+          if (rerr) break;
+        }
+        EXPECT_NE(got.find("Hello, World!"), std::string::npos) << got;
+        auto js = wait_for_journeys(since, "GET /tls/1", 1);
+        debug::stop_tracing();
+        ASSERT_EQ(js.size(), 1u);
+        expect_in_order(js[0], {
+                                   {"accept"},
+                                   {"tls_handshake",
+                                    [](auto& s) {
+                                      return s.text.find("TLS 1.3 alpn=http/1.1") !=
+                                                 std::string::npos &&
+                                             s.text.find("resumed session: 0") != std::string::npos;
+                                    }},
+                                   {"request"},
+                                   {"response", [](auto& s) { return s.value == 200; }},
+                               });
+        (void)c.close();
+        EXPECT_FALSE(server.shutdown(net::Clock::now() + 2s));
+        wg.wait();
+      },
+      {.procs = 2});
+}
+
 // A keep-alive connection idle for idle_park_after is parked: its goroutine
 // hands the fd to the poller and ends; a new goroutine with no stack waits
 // for the fd, and epoll's report starts it. The second request's journey
