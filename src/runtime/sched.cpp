@@ -186,13 +186,28 @@ void reset_spinning(M* m) {
 
 // ---- timers ----------------------------------------------------------------
 
-// After p was put idle while another M may be blocked in the poller: its
-// timers counted with the grace while p was held (timers_for), so the
-// poller may sleep past them; make it look again.
+std::atomic<int> g_open_fds{0};
+
+// After p was put idle by an M that does not poll itself. p's timers
+// counted with the grace while p was held (timers_for), so a poller may
+// sleep past them: make it look again. And nobody may be polling at all:
+// the M that polled last took a P and runs goroutines, the others sleep
+// on their Note. Then p's timers, or with every P idle the network, would
+// wait until some M happens to go idle (blocking() can last any time):
+// wake one, which polls if it finds nothing to do (Go's handoffp and
+// wakeNetPoller do the same).
 void p_went_idle(P* p) noexcept {
-  if (std::int64_t w = p->timers.when0.load(std::memory_order_seq_cst); w != 0) {
-    netpoll_wake_if_later(w);
+  Sched& s = *g_sched;
+  std::int64_t w = p->timers.when0.load(std::memory_order_seq_cst);
+  // seq_cst: after the store of p->idle; pairs with the poller's store of
+  // poll_until and re-read of the timers (netpoll_wake_if_later).
+  if (s.poll_until.load(std::memory_order_seq_cst) != 0) {
+    if (w != 0) netpoll_wake_if_later(w);
+    return;
   }
+  bool network_unwatched = g_open_fds.load(std::memory_order_relaxed) > 0 &&
+                           s.npidle.load(std::memory_order_seq_cst) == s.procs;
+  if (w != 0 || network_unwatched) wakep();
 }
 
 // The earliest `when` of p's timers that the caller may fire: all of them
@@ -245,8 +260,6 @@ bool steal_timers(M* m) {
 
 // ---- finding work ----------------------------------------------------------
 
-std::atomic<int> g_open_fds{0};
-
 G* steal_work(M* m) {
   Sched& s = *g_sched;
   constexpr int kStealTries = 4;
@@ -292,6 +305,14 @@ top:
   }
   std::int64_t now = 0;
   fire_timers(m, p, now);
+  // A P idle with timers while nobody sleeps in the poller: the M that
+  // polled last took a P and runs goroutines. With no monitor thread to
+  // watch the clock, the Ms that hold Ps fire those timers, or they would
+  // wait until one of them goes idle. Costs one load while no P is idle.
+  if (s.npidle.load(std::memory_order_relaxed) > 0 &&
+      !s.poller_taken.load(std::memory_order_relaxed)) {
+    steal_timers(m);
+  }
 
   // Now and then, look at the global queue and the network even when local
   // work exists, so that neither starves (we have no sysmon to do it).

@@ -28,6 +28,13 @@
 //     (invariant 5).
 //   * Timers fire on the P that owns them (timer.h). Goroutines they ready
 //     wake another M only if they leave this one more than it can run next.
+//   * While a P is idle with timers, they fire on time although nobody may
+//     sleep in the poller (its M took a P and runs goroutines): the Ms that
+//     hold Ps fire them at their switches, and a P given up while nobody
+//     polls wakes an M, which polls once it finds nothing to do (p_went_idle
+//     in sched.cpp). A goroutine that computes without switching still
+//     delays them while its M is the only one awake: there is no monitor
+//     thread (Go's sysmon).
 //
 // Lock order: Timer::mu_ → P::timers.mu → Sched::mu. The netpoller takes no
 // lock while it blocks. No lock is held across a goroutine switch.

@@ -299,6 +299,77 @@ TEST(TimerOwnership, TimerOfAStuckPFiresElsewhere) {
       {.procs = 2});
 }
 
+void set_flag(void* arg, std::uint64_t) noexcept {
+  static_cast<std::atomic<bool>*>(arg)->store(true, std::memory_order_release);
+}
+
+// A timer on a P that goes idle while nobody sleeps in the poller still
+// fires on time (Go's handoffp wakes the poller, or an M, for the timers
+// of the P it puts idle). main wakes from a sleep through the poller, so
+// that afterwards no M is blocked in epoll_wait and no other M runs; it
+// arms a timer on its P and enters blocking(), which puts that P idle.
+// Without an M woken for the timer, it fired only once blocking() returned.
+TEST(TimerIdleP, FiresWhileItsGoroutineIsInBlockingAndNobodyPolls) {
+  gofer::run(
+      [] {
+        std::atomic<bool> fired{false};
+        rt::Timer t(&set_flag, &fired);
+        rt::sleep_until_ns(rt::nanotime() + kMs);  // woken by the poller
+        t.reset(rt::nanotime() + 5 * kMs);
+        bool seen = gofer::blocking([&] {
+          // A bound, so that a failure is not a hang.
+          std::int64_t give_up = rt::nanotime() + 10'000 * kMs;
+          while (!fired.load(std::memory_order_acquire) && rt::nanotime() < give_up) {
+            ::usleep(1000);
+          }
+          return fired.load(std::memory_order_acquire);
+        });
+        EXPECT_TRUE(seen) << "the timer fired only once blocking() returned";
+      },
+      {.procs = 2});
+}
+
+// The timers of an idle P fire while nobody sleeps in the poller and the
+// M that holds the other P never goes idle (its goroutine yields in a
+// loop): that M fires them. A goroutine on P1 arms a timer 50 ms ahead;
+// once P1 is idle and its M sleeps in the poller, main sleeps 1 ms, so the
+// poller wakes for main's timer, takes P0 and runs main, and the other M
+// sleeps. Before, nothing fired P1's timer until main stopped yielding.
+TEST(TimerIdleP, FiresWhileTheOnlyRunningMNeverGoesIdle) {
+  gofer::run(
+      [] {
+        std::atomic<bool> fired{false};
+        std::atomic<bool> armed{false};
+        std::atomic<bool> claimed{false};
+        rt::Timer t(&set_flag, &fired);
+        // A goroutine that finds itself on P1 arms the timer there.
+        for (int i = 0; i < 100'000 && !claimed.load(); ++i) {
+          gofer::go([&] {
+            if (current_p_id() == 1 && !claimed.exchange(true)) {
+              t.reset(rt::nanotime() + 50 * kMs);
+              armed.store(true, std::memory_order_release);
+            }
+          });
+          gofer::yield();
+        }
+        ASSERT_TRUE(claimed.load()) << "no goroutine ran on P1";
+        rt::Sched& s = *rt::g_sched;
+        std::int64_t give_up = rt::nanotime() + 10'000 * kMs;
+        while (!(armed.load(std::memory_order_acquire) && s.allp[1]->idle.load() &&
+                 s.poll_until.load() != 0) &&
+               rt::nanotime() < give_up) {
+          gofer::yield();
+        }
+        ASSERT_NE(s.poll_until.load(), 0) << "P1's M never slept in the poller";
+        rt::sleep_until_ns(rt::nanotime() + kMs);  // woken by the poller, on P0
+        while (!fired.load(std::memory_order_acquire) && rt::nanotime() < give_up) {
+          gofer::yield();
+        }
+        EXPECT_TRUE(fired.load()) << "P1's timer waited for the running M to go idle";
+      },
+      {.procs = 2});
+}
+
 // A P with a long run queue fires its due timers a few at a time instead
 // of all at once (they would wait behind the queue anyway), but it fires
 // them: 200 goroutines that yield in a loop keep the queue full, and a
