@@ -45,6 +45,7 @@ SchedInfo sched_info() {
   info.spinning_threads = s->nmspinning.load(std::memory_order_relaxed);
   info.global_runq = s->runq_size.load(std::memory_order_relaxed);
   info.poll_wakeups = s->stat_poll_wakeups.load(std::memory_order_relaxed);
+  info.thread_wakeups = s->stat_thread_wakeups.load(std::memory_order_relaxed);
   info.open_fds = open_fd_count();
   for (P* p : s->allp) {
     ProcInfo pi;
@@ -54,7 +55,7 @@ SchedInfo sched_info() {
     info.steals += pi.steals;
     {
       std::lock_guard lock(p->timers.mu);
-      pi.timers = p->timers.heap.size();
+      pi.timers = p->timers.size_locked();
     }
     info.ps.push_back(pi);
   }

@@ -54,8 +54,9 @@ struct SchedInfo {
   int idle_procs = 0;
   int spinning_threads = 0;
   int global_runq = 0;
-  int open_fds = 0;  // registered with the netpoller
-  std::uint64_t poll_wakeups = 0;
+  int open_fds = 0;                  // registered with the netpoller
+  std::uint64_t poll_wakeups = 0;    // returns from a blocking netpoll
+  std::uint64_t thread_wakeups = 0;  // idle threads woken (or started) to run a P
   std::uint64_t steals = 0;
   std::vector<ProcInfo> ps;
   std::vector<ThreadInfo> ms;

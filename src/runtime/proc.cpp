@@ -116,6 +116,9 @@ void ready(G* g) {
     // (runnext); wake-ups from the scheduler's own stack (timers firing in a
     // batch) queue in order, so that earlier deadlines run first.
     runq_put(m->p, g, m->curg != nullptr);
+    // Timers firing: whether another M is needed is decided once, after the
+    // batch (fire_timers in sched.cpp).
+    if (m->firing_timers) return;
   } else {
     std::lock_guard lock(g_sched->mu);
     globrunq_put_batch_locked(g, g, 1);
@@ -371,6 +374,7 @@ void run(std::function<void()> main, Config config) {
     std::lock_guard lock(s->mu);
     for (int i = procs - 1; i >= 1; --i) {
       P* p = s->allp[i];
+      p->idle.store(true, std::memory_order_relaxed);
       p->link = s->pidle;
       s->pidle = p;
       p->idle_since = s->start_ns;
@@ -378,6 +382,7 @@ void run(std::function<void()> main, Config config) {
     }
   }
   P* p0 = s->allp[0];
+  p0->idle.store(false, std::memory_order_relaxed);
   m0->p = p0;
   p0->m = m0;
   p0->status = PStatus::running;

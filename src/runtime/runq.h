@@ -72,6 +72,14 @@ class RunQueue {
     runnext_.store(nullptr, std::memory_order_relaxed);
   }
 
+  // Owner only: the k-th goroutine the FIFO part would hand out next
+  // (runnext aside), or nullptr. A hint: a thief may take it meanwhile.
+  G* peek(std::uint32_t k) const noexcept {
+    std::uint32_t h = head_.load(std::memory_order_relaxed);
+    std::uint32_t t = tail_.load(std::memory_order_relaxed);
+    return t - h > k ? slots_[(h + k) % kSize].load(std::memory_order_relaxed) : nullptr;
+  }
+
   bool empty() const noexcept {
     // A consistent snapshot is not needed: callers re-check under a lock or
     // with a CAS before relying on it.

@@ -24,19 +24,27 @@ void pidleput_locked(Sched& s, P* p) {
   GOFER_CHECK(p->runq.empty() || s.stopping.load(std::memory_order_relaxed),
               "P{} put idle with runnable goroutines", p->id);
   p->status = PStatus::idle;
+  p->idle.store(true, std::memory_order_seq_cst);
   p->link = s.pidle;
   s.pidle = p;
   p->idle_since = coarse_nanotime();
   s.npidle.fetch_add(1, std::memory_order_seq_cst);
 }
 
-P* pidleget_locked(Sched& s) {
-  P* p = s.pidle;
+// An idle P: `prefer` if it is idle, else any.
+P* pidleget_locked(Sched& s, P* prefer = nullptr) {
+  P** link = &s.pidle;
+  if (prefer != nullptr) {
+    while (*link != nullptr && *link != prefer) link = &(*link)->link;
+    if (*link == nullptr) link = &s.pidle;
+  }
+  P* p = *link;
   if (p != nullptr) {
-    s.pidle = p->link;
+    *link = p->link;
     p->link = nullptr;
     p->idle_ns += coarse_nanotime() - p->idle_since;
     p->idle_since = 0;
+    p->idle.store(false, std::memory_order_relaxed);
     s.npidle.fetch_sub(1, std::memory_order_seq_cst);
   }
   return p;
@@ -136,6 +144,7 @@ void startm(P* p, bool spinning) {
     }
     m = mget_locked(s);
   }
+  s.stat_thread_wakeups.fetch_add(1, std::memory_order_relaxed);
   if (m == nullptr) {
     newm(p, spinning);
     return;
@@ -177,26 +186,79 @@ void reset_spinning(M* m) {
 
 // ---- timers ----------------------------------------------------------------
 
-// Runs the due timers of every P (own first). Cheap when none is due: one
-// relaxed load per P, and the clock is read only if some timer exists.
-void run_timers(M* m) {
+std::atomic<int> g_open_fds{0};
+
+// After p was put idle by an M that does not poll itself. p's timers
+// counted with the grace while p was held (timers_for), so a poller may
+// sleep past them: make it look again. And nobody may be polling at all:
+// the M that polled last took a P and runs goroutines, the others sleep
+// on their Note. Then p's timers, or with every P idle the network, would
+// wait until some M happens to go idle (blocking() can last any time):
+// wake one, which polls if it finds nothing to do (Go's handoffp and
+// wakeNetPoller do the same).
+void p_went_idle(P* p) noexcept {
   Sched& s = *g_sched;
-  std::int64_t now = 0;
-  auto run = [&](P* p) {
-    std::int64_t w = p->timers.when0.load(std::memory_order_relaxed);
-    if (w == 0) return;
-    if (now == 0) now = nanotime();
-    if (w <= now) p->timers.run_due(now);
-  };
-  if (m->p != nullptr) run(m->p);
-  for (P* p : s.allp) {
-    if (p != m->p) run(p);
+  std::int64_t w = p->timers.when0.load(std::memory_order_seq_cst);
+  // seq_cst: after the store of p->idle; pairs with the poller's store of
+  // poll_until and re-read of the timers (netpoll_wake_if_later).
+  if (s.poll_until.load(std::memory_order_seq_cst) != 0) {
+    if (w != 0) netpoll_wake_if_later(w);
+    return;
   }
+  bool network_unwatched = g_open_fds.load(std::memory_order_relaxed) > 0 &&
+                           s.npidle.load(std::memory_order_seq_cst) == s.procs;
+  if (w != 0 || network_unwatched) wakep();
+}
+
+// The earliest `when` of p's timers that the caller may fire: all of them
+// if p is the caller's or idle, else only those overdue by the grace (p's
+// own M fires the others). 0: none.
+std::int64_t timers_for(P* p, P* own) noexcept {
+  std::int64_t w = p->timers.when0.load(std::memory_order_seq_cst);
+  if (w == 0 || p == own || p->idle.load(std::memory_order_seq_cst)) return w;
+  return w + kTimerGraceNs;
+}
+
+// Fires p's due timers on m (which holds a P). The goroutines they ready
+// queue on m's P. While that run queue is more than a quarter full, timers
+// fire only at every 8th switch, a few at a time: the readied goroutines
+// would run no sooner behind the ones queued already, and more would spill
+// to the global queue (the rest stay due and fire in batches as the queue
+// drains, which is also when the clock is read). Never not at all: a P
+// whose goroutines yield in a loop still fires its timers. Returns true if
+// any fired. Cheap when none is due: one load, and the clock is read only
+// if a timer exists.
+bool fire_timers(M* m, P* p, std::int64_t& now) {
+  constexpr int kQueueLong = RunQueue::kSize / 4;
+  constexpr int kTrickle = 8;
+  std::int64_t w = timers_for(p, m->p);
+  if (w == 0) return false;
+  int queued = static_cast<int>(m->p->runq.size());
+  if (queued > kQueueLong && m->p->schedtick % 8 != 0) return false;
+  if (now == 0) now = nanotime();
+  if (w > now) return false;
+  m->firing_timers = true;
+  p->timers.run_due(now, std::max(kTrickle, static_cast<int>(RunQueue::kSize / 2) - queued));
+  m->firing_timers = false;
+  // One decision for the batch, and another M only for surplus: this M
+  // runs the first goroutine itself (a P waking from the poller for its
+  // timer wakes no other M).
+  if (m->p->runq.size() > 1) wakep();
+  return true;
+}
+
+// Fires the due timers of other Ps that m may take over (timers_for), for
+// an M that found nothing else to do. Returns true if any fired.
+bool steal_timers(M* m) {
+  std::int64_t now = 0;
+  bool fired = false;
+  for (P* p : g_sched->allp) {
+    if (p != m->p) fired |= fire_timers(m, p, now);
+  }
+  return fired;
 }
 
 // ---- finding work ----------------------------------------------------------
-
-std::atomic<int> g_open_fds{0};
 
 G* steal_work(M* m) {
   Sched& s = *g_sched;
@@ -241,7 +303,16 @@ top:
     pidleput_locked(s, releasep(m));
     return nullptr;
   }
-  run_timers(m);
+  std::int64_t now = 0;
+  fire_timers(m, p, now);
+  // A P idle with timers while nobody sleeps in the poller: the M that
+  // polled last took a P and runs goroutines. With no monitor thread to
+  // watch the clock, the Ms that hold Ps fire those timers, or they would
+  // wait until one of them goes idle. Costs one load while no P is idle.
+  if (s.npidle.load(std::memory_order_relaxed) > 0 &&
+      !s.poller_taken.load(std::memory_order_relaxed)) {
+    steal_timers(m);
+  }
 
   // Now and then, look at the global queue and the network even when local
   // work exists, so that neither starves (we have no sysmon to do it).
@@ -278,7 +349,11 @@ top:
       s.nmspinning.fetch_add(1, std::memory_order_seq_cst);
     }
     if (G* g = steal_work(m)) return g;
-    if (G* g = p->runq.get()) return g;  // a timer may have readied one
+  }
+  // Nothing to run or steal: the timers of idle Ps, and overdue ones of Ps
+  // whose M is stuck in a goroutine, are ours to fire.
+  if (steal_timers(m)) {
+    if (G* g = p->runq.get()) return g;
   }
 
   // Nothing to do: give up the P.
@@ -317,12 +392,18 @@ top:
   // Block in the netpoller if nobody else does: it is also how an idle
   // process sleeps until its next timer.
   if (!s.poller_taken.exchange(true, std::memory_order_acq_rel)) {
-    std::int64_t next = earliest_timer();
+    P* owner = nullptr;
+    std::int64_t next = earliest_timer(&owner);
     s.poll_until.store(next == 0 ? INT64_MAX : next, std::memory_order_seq_cst);
-    // Re-read after publishing poll_until: a timer added in between either
-    // is seen here or sees poll_until and breaks the poll.
-    std::int64_t again = earliest_timer();
-    if (again != 0 && (next == 0 || again < next)) next = again;
+    // Re-read after publishing poll_until: a timer added (or a P with
+    // timers released) in between either is seen here or sees poll_until
+    // and breaks the poll.
+    P* owner_again = nullptr;
+    std::int64_t again = earliest_timer(&owner_again);
+    if (again != 0 && (next == 0 || again < next)) {
+      next = again;
+      owner = owner_again;
+    }
     std::int64_t delay = -1;
     if (next != 0) delay = std::max<std::int64_t>(0, next - nanotime());
     int n = 0;
@@ -339,8 +420,9 @@ top:
     s.stat_poll_wakeups.fetch_add(1, std::memory_order_relaxed);
     P* got;
     {
+      // The P whose timer we slept for, so that it fires there.
       std::lock_guard lock(s.mu);
-      got = pidleget_locked(s);
+      got = pidleget_locked(s, owner);
     }
     if (got == nullptr) {
       if (list != nullptr) inject_list(list, n);
@@ -351,6 +433,7 @@ top:
     if (list != nullptr) return take_first_inject_rest(list, n);
     goto top;
   }
+  p_went_idle(p);  // another M polls
   if (!stopm(m)) return nullptr;
   goto top;
 }
@@ -367,10 +450,16 @@ void mstart(M* m) {
 
 }  // namespace
 
-int open_fd_count() noexcept { return g_open_fds.load(std::memory_order_relaxed); }
+int open_fd_count() noexcept {
+  return g_open_fds.load(std::memory_order_relaxed);
+}
 
-void netpoll_fd_opened() noexcept { g_open_fds.fetch_add(1, std::memory_order_relaxed); }
-void netpoll_fd_closed() noexcept { g_open_fds.fetch_sub(1, std::memory_order_relaxed); }
+void netpoll_fd_opened() noexcept {
+  g_open_fds.fetch_add(1, std::memory_order_relaxed);
+}
+void netpoll_fd_closed() noexcept {
+  g_open_fds.fetch_sub(1, std::memory_order_relaxed);
+}
 
 void wakep() {
   Sched& s = *g_sched;
@@ -406,7 +495,10 @@ void runq_put(P* p, G* g, bool next) {
 void globrunq_put_batch_locked(G* head, G* tail, int n) {
   Sched& s = *g_sched;
   tail->schedlink = nullptr;
-  if (s.runq_tail != nullptr) s.runq_tail->schedlink = head; else s.runq_head = head;
+  if (s.runq_tail != nullptr)
+    s.runq_tail->schedlink = head;
+  else
+    s.runq_head = head;
   s.runq_tail = tail;
   s.runq_size.fetch_add(n, std::memory_order_seq_cst);
 }
@@ -434,20 +526,41 @@ void inject_list(G* head, int n) {
   wakep();
 }
 
-std::int64_t earliest_timer() noexcept {
+std::int64_t earliest_timer(P** owner) noexcept {
   std::int64_t best = 0;
   for (P* p : g_sched->allp) {
-    std::int64_t w = p->timers.when0.load(std::memory_order_seq_cst);
-    if (w != 0 && (best == 0 || w < best)) best = w;
+    std::int64_t w = timers_for(p, nullptr);
+    if (w != 0 && (best == 0 || w < best)) {
+      best = w;
+      if (owner != nullptr) *owner = p;
+    }
   }
   return best;
 }
 
 void netpoll_wake_if_later(std::int64_t when) noexcept {
-  // seq_cst load after the seq_cst store of when0 in push_locked: pairs with
-  // the poller's store of poll_until and re-read of when0.
+  // seq_cst load after the seq_cst store of when0 in push_locked (or of
+  // P::idle in pidleput_locked): pairs with the poller's store of
+  // poll_until and re-read of both.
   std::int64_t until = g_sched->poll_until.load(std::memory_order_seq_cst);
   if (until != 0 && when < until) netpoll_break();
+}
+
+void netpoll_timer_added(P* p, std::int64_t when) noexcept {
+  M* m = current_m();
+  if (m != nullptr && m->p == p) {
+    // Our own P: we fire it. The poller counts it only with the grace
+    // (timers_for), until we give the P up (then p_went_idle tells it).
+    netpoll_wake_if_later(when + kTimerGraceNs);
+    return;
+  }
+  // Armed from a thread without a P, in an idle P's heap (or a busy one's):
+  // the poller must see it; if nobody polls, make sure an M looks for work.
+  if (g_sched->poll_until.load(std::memory_order_seq_cst) != 0) {
+    netpoll_wake_if_later(when);
+  } else {
+    wakep();
+  }
 }
 
 void schedule(M* m) {
@@ -470,13 +583,17 @@ void handoffp(P* p) {
   }
   // No M is looking for work: start a spinner on this P, in case work comes.
   int expected = 0;
-  if (s.nmspinning.load(std::memory_order_seq_cst) + s.npidle.load(std::memory_order_seq_cst) == 0 &&
+  if (s.nmspinning.load(std::memory_order_seq_cst) + s.npidle.load(std::memory_order_seq_cst) ==
+          0 &&
       s.nmspinning.compare_exchange_strong(expected, 1, std::memory_order_seq_cst)) {
     startm(p, true);
     return;
   }
-  std::lock_guard lock(s.mu);
-  pidleput_locked(s, p);
+  {
+    std::lock_guard lock(s.mu);
+    pidleput_locked(s, p);
+  }
+  p_went_idle(p);
 }
 
 void enter_blocking_impl() {
@@ -548,7 +665,7 @@ Sched::~Sched() {
     // Timers still armed belong to goroutines that were abandoned: unlink
     // them so that their owners' destructors (if ever run) find nothing.
     std::lock_guard lock(p->timers.mu);
-    while (!p->timers.heap.empty()) p->timers.remove_locked(p->timers.heap.back().timer);
+    p->timers.clear_locked();
   }
   for (M* m : allm) delete m;
 }

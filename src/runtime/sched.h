@@ -22,7 +22,19 @@
 //     the submitter's "put on queue; load nmspinning"), so no wake-up is lost
 //     between its last look and its sleep (pitfall 2 in docs/design.md).
 //   * Then exactly one idle M blocks in the netpoller, with the earliest timer
-//     of all Ps as its timeout; the others sleep on their Note (invariant 5).
+//     of all Ps as its timeout (a timer of a P that an M holds counts only
+//     once overdue by kTimerGraceNs: that M fires it), and takes the P that
+//     owns the timer when it wakes; the others sleep on their Note
+//     (invariant 5).
+//   * Timers fire on the P that owns them (timer.h). Goroutines they ready
+//     wake another M only if they leave this one more than it can run next.
+//   * While a P is idle with timers, they fire on time although nobody may
+//     sleep in the poller (its M took a P and runs goroutines): the Ms that
+//     hold Ps fire them at their switches, and a P given up while nobody
+//     polls wakes an M, which polls once it finds nothing to do (p_went_idle
+//     in sched.cpp). A goroutine that computes without switching still
+//     delays them while its M is the only one awake: there is no monitor
+//     thread (Go's sysmon).
 //
 // Lock order: Timer::mu_ → P::timers.mu → Sched::mu. The netpoller takes no
 // lock while it blocks. No lock is held across a goroutine switch.
@@ -70,6 +82,9 @@ struct P {
   M* m = nullptr;                  // the M that holds it (owner only)
   P* link = nullptr;               // idle list; guarded by Sched::mu
   std::uint32_t schedtick = 0;     // goroutines started on this P (owner only)
+  // Mirrors status == idle for readers without Sched::mu (the poller's
+  // timeout, timer stealing). seq_cst: see netpoll_wake_if_later.
+  std::atomic<bool> idle{true};
 
   RunQueue runq;
   TimerHeap timers;
@@ -107,8 +122,11 @@ struct M {
   P* nextp = nullptr;  // P handed to it while asleep
   G* curg = nullptr;   // the goroutine it runs
   bool spinning = false;
-  M* link = nullptr;   // idle list; guarded by Sched::mu
-  Note park;           // sleeps here when idle
+  // True while it fires timers (fire_timers in sched.cpp): ready() then
+  // leaves the decision to wake another M to the end of the batch.
+  bool firing_timers = false;
+  M* link = nullptr;  // idle list; guarded by Sched::mu
+  Note park;          // sleeps here when idle
 
   boost::context::detail::fcontext_t g0_context = nullptr;  // where curg switches back to
   EhGlobals g0_eh;
@@ -120,7 +138,7 @@ struct M {
   std::uint64_t fastrand_state = 0;
 
   // Mirrors for the debug layer, which reads them from other threads.
-  std::atomic<int> p_id{-1};                  // the P it holds, -1: none
+  std::atomic<int> p_id{-1};                   // the P it holds, -1: none
   std::atomic<std::uint64_t> running_goid{0};  // 0: on g0
   std::atomic<bool> in_netpoll{false};
   MStateClock state_clock;  // where its time goes (mstate.h)
@@ -184,6 +202,7 @@ struct Sched {
   std::atomic<bool> poller_taken{false};
   std::atomic<std::int64_t> poll_until{0};
   std::atomic<std::uint64_t> stat_poll_wakeups{0};
+  std::atomic<std::uint64_t> stat_thread_wakeups{0};  // idle Ms woken (or started) for a P
 
   G* main_g = nullptr;
   std::int64_t start_ns = 0;  // coarse_nanotime() when run() began: the Ps' clocks start
@@ -205,8 +224,16 @@ void globrunq_put_batch_locked(G* head, G* tail, int n);
 void inject_list(G* head, int n);  // makes a list of runnable Gs run soon
 G* gfget(P* p);
 void gfput(P* p, G* g);
-std::int64_t earliest_timer() noexcept;
+// The timers of a P that an M holds are that M's to fire; an M with nothing
+// else to do (or the poller) takes them over only once they are this late,
+// which happens when the M is stuck in one long goroutine.
+constexpr std::int64_t kTimerGraceNs = 1'000'000;
+// The earliest `when` the poller must wake for (0: none), and in *owner the
+// P whose timer it is.
+std::int64_t earliest_timer(P** owner = nullptr) noexcept;
 void netpoll_wake_if_later(std::int64_t when) noexcept;
+// Timer::reset() armed a timer at `when` in p's heap.
+void netpoll_timer_added(P* p, std::int64_t when) noexcept;
 
 // Switches from the running goroutine to its M's g0 with `reason`. Returns
 // when the goroutine is resumed (on this or another M).
