@@ -19,6 +19,7 @@
 #include "gofer/sync.h"
 #include "gofer/time.h"
 #include "gofer/tls.h"
+#include "gofer/version.h"
 #include "site.h"
 #include "top.h"
 
@@ -209,6 +210,7 @@ int serve(const ServeFlags& flags) {
 int main(int argc, char** argv) {
   CLI::App app{"gofer — Go's server model in C++: an HTTP/1.1 server and a look inside it"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", fmt::format("gofer {}", gofer::version));
   ServeFlags flags;
   CLI::App* serve_cmd = app.add_subcommand(
       "serve", "serve the default site (the seed's story, /hello, /echo, /static/)");
