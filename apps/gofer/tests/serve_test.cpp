@@ -192,23 +192,10 @@ Response failed(std::string why) {
   return r;
 }
 
-int connect_to(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<std::uint16_t>(port));
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // One connection, requests written whole, responses read by Content-Length.
 class Client {
  public:
-  explicit Client(int port) : fd_(connect_to(port)) {}
+  explicit Client(int port) : fd_(connect_loopback(port)) {}
   ~Client() {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -274,7 +261,7 @@ Response get(int port, const std::string& path, const std::string& headers = "")
 bool refused_within(int port, Clock::duration timeout) {
   for (auto until = Clock::now() + timeout; Clock::now() < until;
        std::this_thread::sleep_for(5ms)) {
-    int fd = connect_to(port);
+    int fd = connect_loopback(port);
     if (fd < 0) return true;
     ::close(fd);
   }
@@ -733,7 +720,7 @@ TEST(Serve, EchoStreamsABodyLargerThanAnyBuffer) {
     return 0L;
   };
   long rss_before = rss_kib();
-  int fd = connect_to(port);
+  int fd = connect_loopback(port);
   ASSERT_GE(fd, 0);
   auto byte_at = [](std::size_t i) { return static_cast<char>((i * 131 + i / 4096) & 0xff); };
   std::thread sender([&] {

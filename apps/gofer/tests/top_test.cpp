@@ -69,15 +69,8 @@ class Server {
 
 // n keep-alive GET /hello on one connection; how many were answered 200.
 int burst(int port, int n) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<std::uint16_t>(port));
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    ::close(fd);
-    return 0;
-  }
+  int fd = connect_loopback(port);
+  if (fd < 0) return 0;
   int ok = 0;
   std::string pending;
   auto deadline = Clock::now() + 30s;
