@@ -15,6 +15,7 @@
 
 #include "http/conn.h"
 #include "http/http_date.h"
+#include "http/server_state.h"
 #include "http/sniff.h"
 #include "http/syntax.h"
 
@@ -154,6 +155,12 @@ void ConnResponse::write_head(bool final_body_known) {
   // response (RFC 9112 §9.6; Go's closeAfterReply), and is sent as it is.
   bool handler_close = token_list_contains(header_.get("Connection"), "close");
   if (handler_close) close_after_ = true;
+  // A shutdown that began while the handler ran: this response is the
+  // connection's last, and says so (the client opens a new connection for
+  // its next request instead of sending it into a closing one).
+  if (!close_after_ && conn_->server->shutting_down.load(std::memory_order_relaxed)) {
+    close_after_ = true;
+  }
   if (close_after_) {
     if (!handler_close) head.append("Connection: close\r\n");
   } else if (proto_minor_ == 0) {

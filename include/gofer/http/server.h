@@ -37,6 +37,8 @@
 
 namespace gofer::http {
 
+class AccessLog;  // gofer/http/access_log.h
+
 // Status codes that the server itself uses, plus the common ones.
 enum Status : int {
   status_continue = 100,
@@ -270,6 +272,17 @@ class Server {
   // trip through the poller. 0: never park.
   std::chrono::nanoseconds idle_park_after = std::chrono::milliseconds(250);
   std::size_t max_header_bytes = 1 << 20;
+  // On shutdown(), a connection idle between requests may still send one
+  // more request within this long; it is answered with "Connection: close"
+  // and the connection ends, as does one that sends nothing. A keep-alive
+  // client whose next request crossed the shutdown on the wire so gets its
+  // answer instead of a reset (RFC 9112 §9.6 lets a server close an idle
+  // connection; this narrows the race to clients quiet for this long).
+  // 0: idle connections are closed at once, as Go's Shutdown does.
+  std::chrono::nanoseconds shutdown_idle_wait = std::chrono::milliseconds(500);
+  // A line per response (and per request answered with an error before a
+  // handler ran), if set. See gofer/http/access_log.h.
+  std::shared_ptr<AccessLog> access_log;
 
   Server();
   Server(Server&&) = delete;
