@@ -29,7 +29,9 @@ int raw_tcp_socket(bool listen, int type = SOCK_STREAM) {
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  if (listen) EXPECT_EQ(::listen(fd, 16), 0);
+  if (listen) {
+    EXPECT_EQ(::listen(fd, 16), 0);
+  }
   return fd;
 }
 
