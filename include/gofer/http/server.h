@@ -318,9 +318,28 @@ class Server {
   // start afterwards use it, open connections keep theirs. On error
   // nothing changes.
   tls::LoadError reload_certificates(std::string_view cert_file, std::string_view key_file);
-  // Stops accepting, closes idle connections, lets in-flight requests
-  // finish, and returns when all connections are gone or at the deadline
-  // (then it closes the rest and returns net::errc::timeout).
+  // Go's Shutdown: stops accepting (listen_and_serve and serve return
+  // errc::server_closed at once), cancels the contexts of requests in
+  // flight, closes idle connections, lets the requests in flight finish,
+  // and returns {} when every connection is gone. If `ctx` ends first it
+  // returns ctx.err() (context_errc::deadline_exceeded or ::canceled) and,
+  // as Go's does, leaves the connections still open alone: close() ends
+  // them. A graceful stop on SIGTERM (gofer/signal.h):
+  //
+  // ```cpp
+  // gofer::http::Server server;
+  // auto sigs = gofer::make_chan<int>(1);
+  // gofer::signal::notify(sigs, SIGTERM);
+  // gofer::go([&] {
+  //   sigs.recv();
+  //   auto [ctx, cancel] = gofer::with_timeout(gofer::background(), std::chrono::seconds(10));
+  //   if (server.shutdown(ctx)) (void)server.close();  // past 10 s: end the rest
+  //   cancel();
+  // });
+  // ```
+  Error shutdown(const Context& ctx);
+  // The same bounded by a deadline (Deadline{}: none): at the deadline it
+  // closes the connections still open and returns net::errc::timeout.
   Error shutdown(net::Deadline deadline);
   // Closes the listeners and every connection now.
   Error close();

@@ -2,6 +2,7 @@
 // rule or Go net/http behaviour it checks.
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "gofer/http/server.h"
 #include "gofer/net.h"
 #include "gofer/runtime.h"
+#include "gofer/signal.h"
 #include "gofer/sync.h"
 #include "gofer/time.h"
 #include "runtime/park.h"
@@ -293,6 +295,91 @@ TEST(Server, ShutdownLetsInFlightRequestsFinish) {
         wg.wait();
         EXPECT_TRUE(resp.ends_with("done")) << resp;
         EXPECT_EQ(serve_err, http::errc::server_closed);
+      },
+      {.procs = 2});
+}
+
+// The graceful stop of a Go server: signal.Notify, then Shutdown(ctx) on
+// the signal. The request in flight when the signal comes is answered,
+// Shutdown returns nil, Serve returns ErrServerClosed.
+TEST(Server, ShutdownOnASignalLetsTheRequestInFlightFinish) {
+  gofer::run(
+      [] {
+        std::atomic<bool> in_handler{false};
+        ServingServer srv([&](http::ResponseWriter& w, http::Request&) {
+          in_handler = true;
+          gofer::sleep_for(200ms);
+          w.write("done");
+        });
+        auto sigs = gofer::make_chan<int>(1);
+        gofer::signal::notify(sigs, SIGUSR2);
+        srv.start();
+        gofer::Error shutdown_err = make_error_code(net::errc::closed);  // overwritten
+        gofer::WaitGroup stopped;
+        stopped.add(1);
+        gofer::go([&] {
+          sigs.recv();
+          auto [ctx, cancel] = gofer::with_timeout(gofer::background(), 10s);
+          shutdown_err = srv.server.shutdown(ctx);
+          cancel();
+          stopped.done();
+        });
+        std::string resp;
+        gofer::WaitGroup client;
+        client.add(1);
+        gofer::go([&] {
+          resp = roundtrip(srv.addr(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "done");
+          client.done();
+        });
+        while (!in_handler.load()) gofer::sleep_for(1ms);
+        ASSERT_EQ(::kill(::getpid(), SIGUSR2), 0);
+        stopped.wait();
+        client.wait();
+        gofer::signal::stop(sigs);
+        EXPECT_FALSE(shutdown_err) << shutdown_err.message();
+        EXPECT_TRUE(resp.ends_with("done")) << resp;
+        EXPECT_FALSE(srv.stop());  // serve() returned server_closed (checked in start())
+      },
+      {.procs = 2});
+}
+
+// Go: "If the provided context expires before the shutdown is complete,
+// Shutdown returns the context's error"; the connections still open are
+// left alone (the handler's response still arrives), and Close ends what
+// is left.
+TEST(Server, ShutdownReturnsTheContextsErrorAndLeavesTheConnectionOpen) {
+  gofer::run(
+      [] {
+        auto release = gofer::make_chan<gofer::Empty>();
+        std::atomic<bool> in_handler{false};
+        ServingServer srv([&, release](http::ResponseWriter& w, http::Request&) {
+          in_handler = true;
+          release.recv();
+          w.write("late");
+        });
+        srv.start();
+        std::string resp;
+        gofer::WaitGroup client;
+        client.add(1);
+        gofer::go([&] {
+          resp = roundtrip(srv.addr(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "late");
+          client.done();
+        });
+        while (!in_handler.load()) gofer::sleep_for(1ms);
+        auto [ctx, cancel] = gofer::with_timeout(gofer::background(), 50ms);
+        EXPECT_EQ(srv.server.shutdown(ctx), gofer::context_errc::deadline_exceeded);
+        cancel();
+        EXPECT_EQ(srv.server.open_connections(), 1u);
+        release.send(gofer::Empty{});
+        client.wait();
+        EXPECT_TRUE(resp.ends_with("late")) << resp;
+        // A cancelled context: the same, with canceled.
+        auto [done_ctx, cancel_now] = gofer::with_cancel(gofer::background());
+        cancel_now();
+        gofer::Error again = srv.server.shutdown(done_ctx);
+        EXPECT_TRUE(!again || again == gofer::context_errc::canceled) << again.message();
+        EXPECT_FALSE(srv.server.close());
+        EXPECT_FALSE(srv.stop());
       },
       {.procs = 2});
 }
