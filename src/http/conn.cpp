@@ -448,6 +448,7 @@ bool ServedConn::serve_request(const RequestHead& head, const Framing& framing,
   // the connection closes either way.
   bool handler_ok = run_handler();
   end_request_context();
+  RequestAccess::drop_extras(request);  // a multipart form's temporary files go now
   if (!handler_ok) {
     if (!response.wrote_header()) {
       response.header().clear();

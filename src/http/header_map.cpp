@@ -111,6 +111,10 @@ class HttpCategory final : public std::error_category {
       case errc::server_closed: return "http: Server closed";
       case errc::body_too_large: return "http: request body too large";
       case errc::handler_timeout: return "http: Handler timeout";
+      case errc::not_multipart: return "request Content-Type isn't multipart/form-data";
+      case errc::missing_boundary: return "no multipart boundary param in Content-Type";
+      case errc::post_too_large: return "http: POST too large";
+      case errc::multipart_conflict: return "http: multipart body read both by parts and whole";
     }
     return "http: unknown error";
   }

@@ -59,6 +59,7 @@ struct RequestStorage {
     to.remote_addr = from.remote_addr;
     to.set_context(from.context());  // the copy may outlive the connection
     RequestAccess::copy_path_values(from, to);
+    RequestAccess::copy_extras(from, to);
   }
 };
 

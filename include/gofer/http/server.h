@@ -31,9 +31,12 @@
 
 #include "gofer/context.h"
 #include "gofer/error.h"
+#include "gofer/http/cookie.h"
 #include "gofer/http/parser.h"
+#include "gofer/multipart.h"
 #include "gofer/net.h"
 #include "gofer/tls.h"
+#include "gofer/url.h"
 
 namespace gofer::http {
 
@@ -120,17 +123,37 @@ class Body {
 namespace detail {
 class RequestContextSource;  // the connection a request came on (the server's)
 struct RequestAccess;        // the server's and httptest's way to Request's private fields
+struct RequestExtras;        // what a Request parses on first use (src/http/request_extras.h)
 }  // namespace detail
 
+// A request as the handler gets it (Go's http.Request).
+//
+// Views and owned values. The string views and spans below (method,
+// target, path, raw_query, host, headers, trailers, and what header() and
+// header_values() return) point into the connection's read buffer: they
+// are valid until the handler returns, and the next request on the
+// connection overwrites them. A handler that hands work to another
+// goroutine copies what that goroutine needs, or hands it clone(), which
+// owns its bytes.
+//
+// url(), form(), cookies(), path_value() and the rest below them own
+// their values; those returned by reference or view live until the request
+// ends (as the views do).
 class Request {
  public:
-  std::string_view method;     // "GET"
-  std::string_view target;     // request-target as sent: "/search?q=x"
-  std::string_view path;       // target's path, still percent-encoded: "/search"
-  std::string_view raw_query;  // after '?', without it: "q=x"
+  Request();
+  ~Request();
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
+
+  std::string_view method;     // "GET" — a view: valid until the handler returns
+  std::string_view target;     // request-target as sent: "/search?q=x" — a view
+  std::string_view path;       // target's path, still percent-encoded: "/search" — a view
+  std::string_view raw_query;  // after '?', without it: "q=x" — a view
   int proto_major = 1;
   int proto_minor = 1;
-  std::string_view host;  // Host header (or the authority of an absolute target)
+  // Host header (or the authority of an absolute target) — a view.
+  std::string_view host;
   // Content-Length, or -1 when unknown (chunked); 0 for no body.
   std::int64_t content_length = 0;
   net::Addr remote_addr;
@@ -138,20 +161,71 @@ class Request {
   // suite, SNI name, ALPN protocol, client certificate; null over plain TCP.
   const tls::ConnectionState* tls = nullptr;
   std::span<const Header> headers;   // views into the connection's read buffer
-  std::span<const Header> trailers;  // filled once a chunked body was read to its end
+  std::span<const Header> trailers;  // filled once a chunked body was read to its end (views)
 
-  // First value of a header field (case-insensitive name), or "".
+  // First value of a header field (case-insensitive name), or "" (a view).
   std::string_view header(std::string_view name) const;
-  // Every value of a header field, in order.
+  // Every value of a header field, in order (views).
   std::vector<std::string_view> header_values(std::string_view name) const;
-  // First value of a query parameter, percent-decoded ("" if absent).
+  // First value of a query parameter, percent-decoded ("" if absent); owned.
+  // url().query().values(key) gives every value.
   std::string query(std::string_view key) const;
-  // The path's decoded form ("/a%20b" → "/a b").
+  // The path's decoded form ("/a%20b" → "/a b"); owned.
   std::string decoded_path() const;
-  // The value matched by a {name} wildcard of the ServeMux pattern.
+  // The value matched by a {name} wildcard of the ServeMux pattern (owned
+  // by the request: valid until it ends).
   std::string_view path_value(std::string_view name) const;
   void set_path_value(std::string_view name, std::string value);
   std::string_view proto() const noexcept;  // "HTTP/1.1"
+
+  // --- What Go's Request parses for you: owned values, made on first use
+  // (a request that never asks pays nothing), valid until the request ends.
+
+  // The request-target as a URL (Go's r.URL): path decoded, raw_query, and
+  // for an absolute-form target its scheme and host. It follows `path` as
+  // it is now (strip_prefix shortens it). A target that Go would refuse
+  // (a malformed %-escape) gives its path undecoded.
+  const url::URL& url() const;
+
+  // Go's ParseForm: form() gets the query's values and, for POST, PUT and
+  // PATCH with an application/x-www-form-urlencoded body, the body's (read
+  // here, at most kMaxFormBytes: beyond, errc::post_too_large) before them;
+  // post_form() the body's only. Idempotent. Malformed pairs are skipped
+  // and the first error returned, as in Go.
+  Error parse_form();
+  const url::Values& form() const;       // empty until parse_form
+  const url::Values& post_form() const;  // empty until parse_form
+  // The first value of `key` in form(), parsing the form first (with
+  // parse_multipart_form(32 MiB), as Go's FormValue; errors are ignored).
+  std::string_view form_value(std::string_view key);
+  // The same in post_form() (Go's PostFormValue).
+  std::string_view post_form_value(std::string_view key);
+
+  // Go's ParseMultipartForm: reads a multipart/form-data body (RFC 7578)
+  // into multipart_form(), files beyond max_memory bytes into temporary
+  // files (gone when the request ends), and adds its values to form() and
+  // post_form(). errc::not_multipart for another Content-Type.
+  Error parse_multipart_form(std::int64_t max_memory);
+  const multipart::Form* multipart_form() const;  // null until parsed
+  // The first file uploaded under `key` (Go's FormFile), parsing the form
+  // first; multipart::errc::missing_file when there is none.
+  Result<multipart::FileHeader> form_file(std::string_view key);
+  // The body's parts one at a time (Go's MultipartReader): for uploads too
+  // large to hold; then parse_multipart_form is refused, and vice versa.
+  Result<multipart::Reader*> multipart_reader();
+
+  // The cookie named `name` from the Cookie header fields (RFC 6265 §5.4),
+  // or nullopt (Go's ErrNoCookie).
+  std::optional<Cookie> cookie(std::string_view name) const;
+  // Every cookie sent, in order (Go's Cookies).
+  std::vector<Cookie> cookies() const;
+
+  // A copy of this request that owns every byte it refers to (Go's
+  // r.Clone): hand it to a goroutine that outlives the handler. Its body
+  // reads nothing (read the body first and hand over the bytes); its
+  // context is this request's (cancelled when the handler returns) or `ctx`.
+  std::shared_ptr<Request> clone() const;
+  std::shared_ptr<Request> clone(Context ctx) const;
 
   Body& body() { return *body_; }
   // Replaces the body the handler reads (Go's `r.Body = …`, as
@@ -171,11 +245,15 @@ class Request {
 
  private:
   friend struct detail::RequestAccess;
+  detail::RequestExtras& extras() const;
+
   Body* body_ = nullptr;
   Context context_;
   // If set, the connection makes the context on first use (context_ unused).
   detail::RequestContextSource* context_source_ = nullptr;
   std::vector<std::pair<std::string, std::string>> path_values_;
+  // url(), forms, multipart: made on first use, dropped when the request ends.
+  mutable std::unique_ptr<detail::RequestExtras> extras_;
 };
 
 // What ResponseWriter::write and send_file return: the bytes taken, and an
@@ -226,6 +304,10 @@ void error(ResponseWriter& w, std::string_view message, int code);
 void not_found(ResponseWriter& w, Request& r);
 // A redirect to `url` (absolute path or URL) with `code` (3xx).
 void redirect(ResponseWriter& w, Request& r, std::string_view url, int code);
+
+// Adds a Set-Cookie header field for `cookie` (Go's http.SetCookie); a
+// cookie whose name is not a token is dropped, as Go drops it.
+void set_cookie(ResponseWriter& w, const Cookie& cookie);
 
 // Counters of a Server since it started serving (for /metrics).
 struct ServerStats {
@@ -360,6 +442,10 @@ enum class errc {
   server_closed = 1,  // Go's http.ErrServerClosed
   body_too_large,     // read_all beyond its limit / MaxBytesReader
   handler_timeout,
+  not_multipart,       // Go's ErrNotMultipart: the Content-Type is not multipart/form-data
+  missing_boundary,    // Go's ErrMissingBoundary
+  post_too_large,      // parse_form: an urlencoded body past kMaxFormBytes ("http: POST too large")
+  multipart_conflict,  // multipart_reader and parse_multipart_form both used on one request
 };
 const std::error_category& http_category() noexcept;
 inline std::error_code make_error_code(errc e) noexcept {
