@@ -42,35 +42,82 @@ namespace gofer::http {
 
 class AccessLog;  // gofer/http/access_log.h
 
-// Status codes that the server itself uses, plus the common ones.
+// Every status code Go's net/http names (RFC 9110 §15 and the RFCs that
+// registered the others), Go's names in snake_case. Where the RFC renamed a
+// code since, both names exist: status_payload_too_large is Go's
+// status_request_entity_too_large (413), status_uri_too_long its
+// status_request_uri_too_long (414), status_range_not_satisfiable its
+// status_requested_range_not_satisfiable (416).
 enum Status : int {
-  status_continue = 100,
-  status_early_hints = 103,
-  status_ok = 200,
-  status_created = 201,
-  status_no_content = 204,
-  status_partial_content = 206,
-  status_moved_permanently = 301,
-  status_found = 302,
-  status_not_modified = 304,
-  status_temporary_redirect = 307,
-  status_permanent_redirect = 308,
-  status_bad_request = 400,
-  status_forbidden = 403,
-  status_not_found = 404,
-  status_method_not_allowed = 405,
-  status_request_timeout = 408,
-  status_length_required = 411,
-  status_precondition_failed = 412,
-  status_payload_too_large = 413,
-  status_uri_too_long = 414,
-  status_range_not_satisfiable = 416,
-  status_expectation_failed = 417,
-  status_request_header_fields_too_large = 431,
-  status_internal_server_error = 500,
-  status_not_implemented = 501,
-  status_service_unavailable = 503,
-  status_http_version_not_supported = 505,
+  status_continue = 100,             // RFC 9110 §15.2.1
+  status_switching_protocols = 101,  // RFC 9110 §15.2.2
+  status_processing = 102,           // RFC 2518 §10.1
+  status_early_hints = 103,          // RFC 8297
+
+  status_ok = 200,                      // RFC 9110 §15.3.1
+  status_created = 201,                 // RFC 9110 §15.3.2
+  status_accepted = 202,                // RFC 9110 §15.3.3
+  status_non_authoritative_info = 203,  // RFC 9110 §15.3.4
+  status_no_content = 204,              // RFC 9110 §15.3.5
+  status_reset_content = 205,           // RFC 9110 §15.3.6
+  status_partial_content = 206,         // RFC 9110 §15.3.7
+  status_multi_status = 207,            // RFC 4918 §11.1
+  status_already_reported = 208,        // RFC 5842 §7.1
+  status_im_used = 226,                 // RFC 3229 §10.4.1
+
+  status_multiple_choices = 300,    // RFC 9110 §15.4.1
+  status_moved_permanently = 301,   // RFC 9110 §15.4.2
+  status_found = 302,               // RFC 9110 §15.4.3
+  status_see_other = 303,           // RFC 9110 §15.4.4
+  status_not_modified = 304,        // RFC 9110 §15.4.5
+  status_use_proxy = 305,           // RFC 9110 §15.4.6
+  status_temporary_redirect = 307,  // RFC 9110 §15.4.8
+  status_permanent_redirect = 308,  // RFC 9110 §15.4.9
+
+  status_bad_request = 400,                      // RFC 9110 §15.5.1
+  status_unauthorized = 401,                     // RFC 9110 §15.5.2
+  status_payment_required = 402,                 // RFC 9110 §15.5.3
+  status_forbidden = 403,                        // RFC 9110 §15.5.4
+  status_not_found = 404,                        // RFC 9110 §15.5.5
+  status_method_not_allowed = 405,               // RFC 9110 §15.5.6
+  status_not_acceptable = 406,                   // RFC 9110 §15.5.7
+  status_proxy_auth_required = 407,              // RFC 9110 §15.5.8
+  status_request_timeout = 408,                  // RFC 9110 §15.5.9
+  status_conflict = 409,                         // RFC 9110 §15.5.10
+  status_gone = 410,                             // RFC 9110 §15.5.11
+  status_length_required = 411,                  // RFC 9110 §15.5.12
+  status_precondition_failed = 412,              // RFC 9110 §15.5.13
+  status_payload_too_large = 413,                // RFC 9110 §15.5.14 (Content Too Large)
+  status_request_entity_too_large = 413,         // Go's name
+  status_uri_too_long = 414,                     // RFC 9110 §15.5.15
+  status_request_uri_too_long = 414,             // Go's name
+  status_unsupported_media_type = 415,           // RFC 9110 §15.5.16
+  status_range_not_satisfiable = 416,            // RFC 9110 §15.5.17
+  status_requested_range_not_satisfiable = 416,  // Go's name
+  status_expectation_failed = 417,               // RFC 9110 §15.5.18
+  status_teapot = 418,                           // RFC 9110 §15.5.19 (unused)
+  status_misdirected_request = 421,              // RFC 9110 §15.5.20
+  status_unprocessable_entity = 422,             // RFC 9110 §15.5.21
+  status_locked = 423,                           // RFC 4918 §11.3
+  status_failed_dependency = 424,                // RFC 4918 §11.4
+  status_too_early = 425,                        // RFC 8470 §5.2
+  status_upgrade_required = 426,                 // RFC 9110 §15.5.22
+  status_precondition_required = 428,            // RFC 6585 §3
+  status_too_many_requests = 429,                // RFC 6585 §4
+  status_request_header_fields_too_large = 431,  // RFC 6585 §5
+  status_unavailable_for_legal_reasons = 451,    // RFC 7725 §3
+
+  status_internal_server_error = 500,            // RFC 9110 §15.6.1
+  status_not_implemented = 501,                  // RFC 9110 §15.6.2
+  status_bad_gateway = 502,                      // RFC 9110 §15.6.3
+  status_service_unavailable = 503,              // RFC 9110 §15.6.4
+  status_gateway_timeout = 504,                  // RFC 9110 §15.6.5
+  status_http_version_not_supported = 505,       // RFC 9110 §15.6.6
+  status_variant_also_negotiates = 506,          // RFC 2295 §8.1
+  status_insufficient_storage = 507,             // RFC 4918 §11.5
+  status_loop_detected = 508,                    // RFC 5842 §7.2
+  status_not_extended = 510,                     // RFC 2774 §7
+  status_network_authentication_required = 511,  // RFC 6585 §6
 };
 // "OK", "Not Found", … (Go's http.StatusText); "" for unknown codes.
 std::string_view status_text(int code) noexcept;

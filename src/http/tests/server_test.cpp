@@ -734,3 +734,58 @@ TEST(Server, SendFileUsesSendfileForLargeBodies) {
 }
 
 }  // namespace
+
+namespace {
+
+// Go's StatusText for every status constant Go names (net/http/status.go);
+// "" for a code it does not name.
+TEST(Status, EveryGoConstantHasGosText) {
+  const std::pair<int, std::string_view> go[] = {
+      {http::status_continue, "Continue"},
+      {http::status_switching_protocols, "Switching Protocols"},
+      {http::status_processing, "Processing"},
+      {http::status_early_hints, "Early Hints"},
+      {http::status_accepted, "Accepted"},
+      {http::status_non_authoritative_info, "Non-Authoritative Information"},
+      {http::status_reset_content, "Reset Content"},
+      {http::status_multi_status, "Multi-Status"},
+      {http::status_already_reported, "Already Reported"},
+      {http::status_im_used, "IM Used"},
+      {http::status_multiple_choices, "Multiple Choices"},
+      {http::status_see_other, "See Other"},
+      {http::status_use_proxy, "Use Proxy"},
+      {http::status_unauthorized, "Unauthorized"},
+      {http::status_payment_required, "Payment Required"},
+      {http::status_not_acceptable, "Not Acceptable"},
+      {http::status_proxy_auth_required, "Proxy Authentication Required"},
+      {http::status_conflict, "Conflict"},
+      {http::status_gone, "Gone"},
+      {http::status_request_entity_too_large, "Request Entity Too Large"},
+      {http::status_request_uri_too_long, "Request URI Too Long"},
+      {http::status_unsupported_media_type, "Unsupported Media Type"},
+      {http::status_requested_range_not_satisfiable, "Requested Range Not Satisfiable"},
+      {http::status_teapot, "I'm a teapot"},
+      {http::status_misdirected_request, "Misdirected Request"},
+      {http::status_unprocessable_entity, "Unprocessable Entity"},
+      {http::status_locked, "Locked"},
+      {http::status_failed_dependency, "Failed Dependency"},
+      {http::status_too_early, "Too Early"},
+      {http::status_upgrade_required, "Upgrade Required"},
+      {http::status_precondition_required, "Precondition Required"},
+      {http::status_too_many_requests, "Too Many Requests"},
+      {http::status_unavailable_for_legal_reasons, "Unavailable For Legal Reasons"},
+      {http::status_bad_gateway, "Bad Gateway"},
+      {http::status_gateway_timeout, "Gateway Timeout"},
+      {http::status_variant_also_negotiates, "Variant Also Negotiates"},
+      {http::status_insufficient_storage, "Insufficient Storage"},
+      {http::status_loop_detected, "Loop Detected"},
+      {http::status_not_extended, "Not Extended"},
+      {http::status_network_authentication_required, "Network Authentication Required"},
+  };
+  for (auto [code, text] : go) EXPECT_EQ(http::status_text(code), text) << code;
+  EXPECT_EQ(http::status_payload_too_large, http::status_request_entity_too_large);
+  EXPECT_EQ(http::status_text(306), "");  // unused (RFC 9110 §15.4.7); Go names none
+  EXPECT_EQ(http::status_text(599), "");
+}
+
+}  // namespace
