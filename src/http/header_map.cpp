@@ -128,6 +128,7 @@ class HttpCategory final : public std::error_category {
       case errc::missing_boundary: return "no multipart boundary param in Content-Type";
       case errc::post_too_large: return "http: POST too large";
       case errc::multipart_conflict: return "http: multipart body read both by parts and whole";
+      case errc::not_supported: return "feature not supported";
     }
     return "http: unknown error";
   }

@@ -339,6 +339,72 @@ class ResponseWriter {
   // bytes are more than the write buffer holds; this default reads them
   // with pread(2) and write()s them.
   virtual WriteResult send_file(int fd, std::int64_t offset, std::size_t count);
+
+  // The writer this one wraps, or nullptr (Go's Unwrap convention): how
+  // ResponseController reaches what a middleware's writer does not offer.
+  virtual ResponseWriter* unwrap() noexcept { return nullptr; }
+  // Bounds the writes of this response (Go's SetWriteDeadline through a
+  // ResponseController); Deadline{} removes it. The server's connection
+  // has it, and clears it when the response is done; this default returns
+  // errc::not_supported.
+  virtual Error set_write_deadline(net::Deadline deadline);
+};
+
+// A middleware's writer, forwarding everything to the writer it wraps (in
+// Go, what embedding http.ResponseWriter gives). Derive from it and
+// override only what the middleware changes:
+//
+// ```cpp
+// struct StatusRecorder : gofer::http::ResponseWriterWrapper {
+//   using ResponseWriterWrapper::ResponseWriterWrapper;
+//   int status = gofer::http::status_ok;
+//   void write_header(int code) override {
+//     status = code;
+//     ResponseWriterWrapper::write_header(code);
+//   }
+// };
+// ```
+//
+// The wrapped writer must outlive the wrapper (it does when both live in
+// the handler's frame). unwrap() returns it, so a ResponseController made
+// on the wrapper reaches the connection.
+class ResponseWriterWrapper : public ResponseWriter {
+ public:
+  explicit ResponseWriterWrapper(ResponseWriter& inner) noexcept : inner_(&inner) {}
+  HeaderMap& header() override { return inner_->header(); }
+  void write_header(int code) override { inner_->write_header(code); }
+  WriteResult write(std::string_view data) override { return inner_->write(data); }
+  Error flush() override { return inner_->flush(); }
+  WriteResult send_file(int fd, std::int64_t offset, std::size_t count) override {
+    return inner_->send_file(fd, offset, count);
+  }
+  ResponseWriter* unwrap() noexcept override { return inner_; }
+  Error set_write_deadline(net::Deadline deadline) override {
+    return inner_->set_write_deadline(deadline);
+  }
+
+ private:
+  ResponseWriter* inner_;
+};
+
+// Go 1.20's http.ResponseController: what a handler asks of the
+// connection under any number of middleware writers. Each call goes to the
+// outermost writer that supports it, following unwrap() past those that
+// return errc::not_supported. Not offered yet: Hijack and SetReadDeadline
+// (the server's own use of the read deadline, to see a client go away
+// while the handler runs, would have to yield to the handler's), and
+// EnableFullDuplex (reads and writes already interleave on HTTP/1.1 here).
+class ResponseController {
+ public:
+  explicit ResponseController(ResponseWriter& w) noexcept : w_(&w) {}
+  // Sends what is buffered now (Go's Flush / FlushError).
+  Error flush();
+  // Go's SetWriteDeadline: errc::not_supported if no writer in the chain
+  // has one.
+  Error set_write_deadline(net::Deadline deadline);
+
+ private:
+  ResponseWriter* w_;
 };
 
 using Handler = std::function<void(ResponseWriter&, Request&)>;
@@ -493,6 +559,7 @@ enum class errc {
   missing_boundary,    // Go's ErrMissingBoundary
   post_too_large,      // parse_form: an urlencoded body past kMaxFormBytes ("http: POST too large")
   multipart_conflict,  // multipart_reader and parse_multipart_form both used on one request
+  not_supported,       // Go's ErrNotSupported: no writer in the chain offers it
 };
 const std::error_category& http_category() noexcept;
 inline std::error_code make_error_code(errc e) noexcept {

@@ -13,6 +13,7 @@
 #include "gofer/chan.h"
 #include "gofer/context.h"
 #include "gofer/http/file_server.h"
+#include "gofer/http/httptest.h"
 #include "gofer/http/server.h"
 #include "gofer/net.h"
 #include "gofer/runtime.h"
@@ -786,6 +787,130 @@ TEST(Status, EveryGoConstantHasGosText) {
   EXPECT_EQ(http::status_payload_too_large, http::status_request_entity_too_large);
   EXPECT_EQ(http::status_text(306), "");  // unused (RFC 9110 §15.4.7); Go names none
   EXPECT_EQ(http::status_text(599), "");
+}
+
+}  // namespace
+
+namespace {
+
+// A middleware's writer as Go writes one: it embeds the ResponseWriter
+// and overrides only WriteHeader.
+struct StatusRecorder : http::ResponseWriterWrapper {
+  using ResponseWriterWrapper::ResponseWriterWrapper;
+  int status = 0;
+  void write_header(int code) override {
+    status = code;
+    ResponseWriterWrapper::write_header(code);
+  }
+};
+
+// A writer that forwards the four basics and unwrap() only (no deadline):
+// ResponseController must look past it, as Go's follows Unwrap.
+class OpaqueWriter final : public http::ResponseWriter {
+ public:
+  explicit OpaqueWriter(http::ResponseWriter& inner) : inner_(&inner) {}
+  http::HeaderMap& header() override { return inner_->header(); }
+  void write_header(int code) override { inner_->write_header(code); }
+  http::WriteResult write(std::string_view data) override { return inner_->write(data); }
+  gofer::Error flush() override { return inner_->flush(); }
+  http::ResponseWriter* unwrap() noexcept override { return inner_; }
+
+ private:
+  http::ResponseWriter* inner_;
+};
+
+// Go: a writer that embeds http.ResponseWriter gets every method it does
+// not override from the one it wraps; Unwrap returns that one.
+TEST(ResponseWriterWrapper, ForwardsWhatItDoesNotOverride) {
+  http::httptest::ResponseRecorder rec;
+  StatusRecorder w(rec);
+  w.header().set("X-Seen", "yes");
+  w.write_header(http::status_created);
+  w.write("made");
+  EXPECT_FALSE(http::ResponseController(w).flush());
+  EXPECT_EQ(w.status, http::status_created);
+  EXPECT_EQ(rec.code, http::status_created);
+  EXPECT_EQ(rec.body, "made");
+  EXPECT_EQ(rec.sent_header().get("X-Seen"), "yes");
+  EXPECT_TRUE(rec.flushed);
+  EXPECT_EQ(w.unwrap(), &rec);
+  // A recorder has no connection: Go's ErrNotSupported, through the chain.
+  OpaqueWriter outer(w);
+  EXPECT_EQ(http::ResponseController(outer).set_write_deadline(net::Clock::now() + 1s),
+            http::errc::not_supported);
+}
+
+// Go 1.20's ResponseController under two middleware writers: Flush sends
+// the head and the bytes so far while the handler still runs, and
+// SetWriteDeadline reaches the connection (a deadline already past makes
+// the next send fail with a timeout instead of blocking).
+TEST(ResponseController, FlushesAndSetsTheWriteDeadlineThroughWrappers) {
+  gofer::run(
+      [] {
+        auto client_saw_head = gofer::make_chan<gofer::Empty>(1);
+        gofer::Error deadline_err = make_error_code(net::errc::closed);  // overwritten
+        gofer::Error late_flush = {};
+        ServingServer srv([&, client_saw_head](http::ResponseWriter& w, http::Request& r) {
+          StatusRecorder status(w);
+          OpaqueWriter outer(status);
+          http::ResponseController rc(outer);
+          if (r.path == "/stream") {
+            deadline_err = rc.set_write_deadline(net::Clock::now() + 10s);
+            outer.write("first part;");
+            if (rc.flush()) return;
+            client_saw_head.recv();  // the client read it: flush sent it
+            outer.write("second part");
+          } else if (r.path == "/expired") {
+            (void)rc.set_write_deadline(net::Clock::now() - 1s);
+            outer.write("too late");  // buffered: nothing sent yet
+            late_flush = rc.flush();
+          }
+        });
+        srv.start();
+        auto [c, err] = net::dial("tcp", srv.addr(), 2s);
+        ASSERT_FALSE(err);
+        ASSERT_FALSE(c.set_deadline(net::Clock::now() + 10s));
+        ASSERT_FALSE(c.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n").err);
+        std::string got = read_until(c, "first part;");
+        EXPECT_NE(got.find("first part;"), std::string::npos) << got;
+        client_saw_head.send(gofer::Empty{});
+        got += read_until(c, "second part");
+        EXPECT_NE(got.find("second part"), std::string::npos) << got;
+        EXPECT_FALSE(deadline_err) << deadline_err.message();
+        EXPECT_FALSE(c.close());
+
+        std::string expired = roundtrip(srv.addr(), "GET /expired HTTP/1.1\r\nHost: x\r\n\r\n");
+        EXPECT_EQ(late_flush, net::errc::timeout) << late_flush.message();
+        EXPECT_FALSE(srv.stop());
+      },
+      {.procs = 2});
+}
+
+// The deadline a handler sets is its response's: the server clears it
+// when the response is done, so the next request on the connection is not
+// cut short by it (Go resets the connection's deadlines per request).
+TEST(ResponseController, AHandlersWriteDeadlineEndsWithItsResponse) {
+  with_server(
+      [](http::ResponseWriter& w, http::Request& r) {
+        if (r.path == "/short") {
+          (void)http::ResponseController(w).set_write_deadline(net::Clock::now() + 20ms);
+          w.write("short");
+          return;
+        }
+        gofer::sleep_for(100ms);  // past the first request's deadline
+        w.write("Hello, World!");
+      },
+      [](const std::string& addr) {
+        auto [c, err] = net::dial("tcp", addr, 2s);
+        ASSERT_FALSE(err);
+        ASSERT_FALSE(c.set_deadline(net::Clock::now() + 10s));
+        ASSERT_FALSE(c.write("GET /short HTTP/1.1\r\nHost: x\r\n\r\n").err);
+        EXPECT_NE(read_until(c, "short").find("short"), std::string::npos);
+        ASSERT_FALSE(c.write("GET /later HTTP/1.1\r\nHost: x\r\n\r\n").err);
+        std::string later = read_hello_reply(c);
+        EXPECT_NE(later.find("200 OK"), std::string::npos) << later;
+        EXPECT_NE(later.find("Hello, World!"), std::string::npos) << later;
+      });
 }
 
 }  // namespace
