@@ -19,8 +19,8 @@
 # with, and the packages' Depends name what it links besides.
 include(CMakePackageConfigHelpers)
 
-set(GOFER_LIBRARY_TARGETS gofer_runtime gofer_sync gofer_net gofer_tls gofer_url gofer_http_parser
-                          gofer_http gofer_debug)
+set(GOFER_LIBRARY_TARGETS gofer_runtime gofer_sync gofer_signal gofer_net gofer_io gofer_mime
+                          gofer_tls gofer_url gofer_http_parser gofer_http gofer_debug)
 set(GOFER_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/gofer)
 
 install(TARGETS ${GOFER_LIBRARY_TARGETS} gofer_all EXPORT gofer-targets
@@ -41,8 +41,8 @@ install(FILES ${PROJECT_BINARY_DIR}/gofer-config.cmake ${PROJECT_BINARY_DIR}/gof
 # Static libraries: Libs lists the layers above before those below, then
 # what they link (Boost.Context has no .pc file: named here).
 set(GOFER_PC_LIBS "")
-foreach(t gofer_debug gofer_http gofer_http_parser gofer_url gofer_tls gofer_net gofer_sync
-          gofer_runtime)
+foreach(t gofer_debug gofer_http gofer_http_parser gofer_mime gofer_io gofer_url gofer_tls gofer_net
+          gofer_signal gofer_sync gofer_runtime)
   get_target_property(out ${t} OUTPUT_NAME)
   string(APPEND GOFER_PC_LIBS " -l${out}")
 endforeach()

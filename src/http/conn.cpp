@@ -448,6 +448,7 @@ bool ServedConn::serve_request(const RequestHead& head, const Framing& framing,
   // the connection closes either way.
   bool handler_ok = run_handler();
   end_request_context();
+  RequestAccess::drop_extras(request);  // a multipart form's temporary files go now
   if (!handler_ok) {
     if (!response.wrote_header()) {
       response.header().clear();
@@ -482,7 +483,10 @@ bool ServedConn::serve_request(const RequestHead& head, const Framing& framing,
     (void)io().close_write();
     return false;
   }
-  if (s.write_timeout.count() > 0) (void)io().set_write_deadline(net::Deadline{});
+  // The next request starts with no write deadline but the server's own.
+  if (s.write_timeout.count() > 0 || response.handler_set_write_deadline()) {
+    (void)io().set_write_deadline(net::Deadline{});
+  }
   return true;
 }
 

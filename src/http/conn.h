@@ -73,6 +73,10 @@ class ConnResponse final : public ResponseWriter {
   // With sendfile(2) when the bytes may leave as they are (see response.cpp);
   // else as ResponseWriter's default (read, then write).
   WriteResult send_file(int fd, std::int64_t offset, std::size_t count) override;
+  // The connection's write deadline, for this response (ResponseController).
+  Error set_write_deadline(net::Deadline deadline) override;
+  // The handler set a write deadline: it goes when the response is done.
+  bool handler_set_write_deadline() const noexcept { return handler_write_deadline_; }
 
   void reset(bool head_request, bool keep_alive, int proto_minor);
   // After the handler: sends what is left (headers if never sent, the
@@ -116,6 +120,7 @@ class ConnResponse final : public ResponseWriter {
   std::int64_t declared_length_ = -1;  // Content-Length set by the handler
   std::uint64_t body_written_ = 0;
   std::uint64_t bytes_out_ = 0;  // bytes sent for this response
+  bool handler_write_deadline_ = false;
 };
 
 struct ServedConn final : RequestContextSource {

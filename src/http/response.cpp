@@ -60,6 +60,12 @@ void ConnResponse::reset(bool head_request, bool keep_alive, int proto_minor) {
   declared_length_ = -1;
   body_written_ = 0;
   bytes_out_ = 0;
+  handler_write_deadline_ = false;
+}
+
+Error ConnResponse::set_write_deadline(net::Deadline deadline) {
+  handler_write_deadline_ = true;
+  return conn_->io().set_write_deadline(deadline);
 }
 
 void ConnResponse::release_buffers() noexcept {

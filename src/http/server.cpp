@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "gofer/chan.h"
 #include "gofer/runtime.h"
 #include "gofer/time.h"
 #include "http/server_state.h"
@@ -233,7 +234,7 @@ void begin_shutdown(detail::ServerState& s, std::chrono::nanoseconds idle_wait) 
 
 }  // namespace
 
-Error Server::shutdown(net::Deadline deadline) {
+Error Server::shutdown(const Context& ctx) {
   auto& s = *state_->shared;
   begin_shutdown(s, shutdown_idle_wait);
   // Like Go: poll with a growing interval, closing connections that went
@@ -248,17 +249,31 @@ Error Server::shutdown(net::Deadline deadline) {
     // Acquire: pairs with each connection's release decrement, so that what
     // the connections did happens before shutdown returns.
     if (s.open.load(std::memory_order_acquire) == 0) return {};
-    if (deadline != net::Deadline{} && now >= deadline) {
-      close_listeners_and(s, CloseConns::all);
-      return make_error_code(net::errc::timeout);
-    }
     auto nap = interval;
     if (now < idle_close_at) {
       nap = std::min(nap, std::chrono::ceil<std::chrono::milliseconds>(idle_close_at - now));
     }
-    gofer::sleep_for(nap);
+    Timer poll(nap);
+    bool ended = false;
+    gofer::select(recv_case(ctx.done(), [&] { ended = true; }), recv_case(poll.c()));
+    if (ended) return ctx.err();
     interval = std::min<std::chrono::milliseconds>(interval * 2, std::chrono::milliseconds(500));
   }
+}
+
+Error Server::shutdown(net::Deadline deadline) {
+  Context ctx;
+  CancelFunc cancel;
+  if (deadline != net::Deadline{}) {
+    WithCancel bounded = with_deadline(background(), deadline);
+    ctx = bounded.ctx;
+    cancel = bounded.cancel;
+  }
+  Error err = shutdown(ctx);
+  cancel();
+  if (!err) return {};
+  close_listeners_and(*state_->shared, CloseConns::all);
+  return make_error_code(net::errc::timeout);
 }
 
 Error Server::close() {
