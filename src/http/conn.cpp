@@ -491,7 +491,7 @@ bool ServedConn::serve_request(const RequestHead& head, const Framing& framing,
 }
 
 const std::string& ServedConn::remote_text() {
-  if (remote_text_.empty()) remote_text_ = conn.remote_addr().to_string();  // once per connection
+  if (remote_text_.empty()) remote_text_ = remote_addr_.to_string();  // once per connection
   return remote_text_;
 }
 
