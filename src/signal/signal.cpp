@@ -244,7 +244,10 @@ void ignore(std::initializer_list<int> signals) {
 }
 
 SignalContext notify_context(const Context& parent, std::initializer_list<int> signals) {
-  auto [ctx, cancel] = with_cancel(parent);
+  // Named, not a structured binding: clang 14 cannot capture a binding.
+  WithCancel made = with_cancel(parent);
+  Context ctx = std::move(made.ctx);
+  CancelFunc cancel = std::move(made.cancel);
   State& s = state();
   std::uint64_t id;
   {
