@@ -34,7 +34,8 @@ BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost-context-dev libfmt-dev
 # socket unit does (apps/gofer/tests/serve_test.cpp);
 # dpkg-dev: dpkg-shlibdeps, which cpack uses for the gofer package's
 # Depends (tests/install/run-consumer);
-# haproxy, wrk: the load balancer and the load of tests/deploy/run-zero-downtime.
+# haproxy, wrk: the load balancer and the load of tests/deploy/run-zero-downtime;
+# logrotate: tests/deploy/run-logrotate runs deploy/logrotate/gofer.
 TEST_PACKAGES=(libgtest-dev libgmock-dev libhttp-parser-dev clang libclang-rt-14-dev golang-go openssl curl chromium
-               systemd dpkg-dev haproxy wrk)
+               systemd dpkg-dev haproxy wrk logrotate)
 BENCH_PACKAGES=(libbenchmark-dev golang-go wrk nginx-light h2o)
