@@ -29,6 +29,7 @@
 #include "gofer/net.h"
 #include "gofer/runtime.h"
 #include "gofer/sync.h"
+#include "roundtrip.h"
 
 namespace http = gofer::http;
 namespace net = gofer::net;
@@ -78,23 +79,8 @@ std::shared_ptr<http::AccessLog> open_log(const fs::path& p, http::AccessLogOpti
   return log;
 }
 
-// Sends raw requests on one connection and reads until the server closes it
-// (the last request says Connection: close).
-std::string roundtrip(const std::string& addr, std::string_view requests) {
-  auto [c, err] = net::dial("tcp", addr, 2s);
-  EXPECT_FALSE(err) << err.message();
-  if (err) return {};
-  EXPECT_FALSE(c.set_deadline(net::Clock::now() + 5s));
-  EXPECT_FALSE(c.write(requests).err);
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    auto [n, rerr] = c.read(buf);
-    out.append(buf, n);
-    if (rerr) break;
-  }
-  return out;
-}
+// The last request of each roundtrip says Connection: close (or fails).
+using gofer::http::test_support::roundtrip;
 
 // Serves `handler` with `log` on 127.0.0.1:0, runs body(addr), shuts down,
 // then flushes the log.
