@@ -95,6 +95,10 @@ class Addr {
   std::string_view network() const noexcept;  // "tcp", "unix", or "" when empty (Go's Addr.Network)
   std::string to_string() const;
   bool empty() const noexcept { return len_ == 0; }
+  // A peer on this host: 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104 (IPv4-mapped)
+  // or any Unix socket (Go's IP.IsLoopback, with Unix sockets counted as
+  // local). False for an empty Addr.
+  bool is_loopback() const noexcept;
 
   friend bool operator==(const Addr& a, const Addr& b) noexcept;
 
