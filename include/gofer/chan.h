@@ -13,7 +13,7 @@
 // select returns the position of the case that fired, so a loop can also
 // switch on it, with `break`, `continue` and `return` of its own, as Go's
 // select statement allows (recv_to stores what a case receives; the whole
-// example is examples/snippets/select_switch.cpp):
+// example is examples/snippets/goroutines.cpp):
 //
 //   int v = 0;
 //   bool ok = false;

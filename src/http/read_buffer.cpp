@@ -54,6 +54,19 @@ void unpoison([[maybe_unused]] void* p) {
 #endif
 }
 
+// The bytes of [p, p + n), for ReadBuffer's view poisoning.
+void poison_bytes([[maybe_unused]] const char* p, [[maybe_unused]] std::size_t n) {
+#if defined(GOFER_ASAN)
+  __asan_poison_memory_region(p, n);
+#endif
+}
+
+void unpoison_bytes([[maybe_unused]] const char* p, [[maybe_unused]] std::size_t n) {
+#if defined(GOFER_ASAN)
+  __asan_unpoison_memory_region(p, n);
+#endif
+}
+
 }  // namespace
 
 ConnBuffers* ConnBuffers::acquire() {
@@ -114,6 +127,9 @@ void ReadBuffer::acquire(std::size_t limit) {
 }
 
 void ReadBuffer::release() noexcept {
+  // A retired request's bytes: the heap block is freed addressable (the
+  // pool poisons its blocks whole).
+  if (data_ != nullptr) unpoison_bytes(data_, cap_);
   if (block_ != nullptr) ConnBuffers::release(block_);
   block_ = nullptr;
   grown_.reset();
@@ -121,7 +137,18 @@ void ReadBuffer::release() noexcept {
   cap_ = len_ = pos_ = head_end_ = 0;
 }
 
+void ReadBuffer::retire_request() noexcept {
+  poison_bytes(data_, pos_);
+}
+
+void ReadBuffer::unpoison_free_space() noexcept {
+  unpoison_bytes(data_ + len_, cap_ - len_);  // retire_request's poison
+}
+
 void ReadBuffer::start_next() noexcept {
+  // The pipelined bytes land over the retired request's (poisoned) ones;
+  // the rest stays poisoned until a read fills it.
+  unpoison_bytes(data_, len_ - pos_);
   if (pos_ > 0) {
     std::memmove(data_, data_ + pos_, len_ - pos_);
     len_ -= pos_;
