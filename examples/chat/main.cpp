@@ -92,9 +92,10 @@ void serve_client(net::Conn conn, std::uint64_t id, Hub& hub, const gofer::Conte
   gofer::go([rd = std::move(rd), lines, &halves]() mutable {
     gofer::bufio::Reader in(rd);
     for (;;) {
-      auto [line, err] = in.read_string('\n');
-      if (err) break;  // EOF, reset, or the writer closed the connection
-      lines.send(std::move(line));
+      auto [line, err] = in.read_line();  // bounded by the reader's buffer (4 KiB)
+      if (err) break;                     // EOF, reset, or the writer closed the connection
+      if (line.is_prefix) break;          // a line longer than that: not a chat client
+      lines.send(std::string(line.text));
     }
     lines.close();
     halves.done();
@@ -123,8 +124,8 @@ void serve_client(net::Conn conn, std::uint64_t id, Hub& hub, const gofer::Conte
           open = false;
           break;
         }
-        idle_timer.reset(idle);
-        hub.messages.send(fmt::format("{}: {}", who, line));
+        (void)idle_timer.reset(idle);  // whether it had fired: the select took it or not
+        hub.messages.send(fmt::format("{}: {}\n", who, line));
         break;
       case 1:
         farewell = "* idle too long, bye\n";
@@ -162,16 +163,20 @@ int main(int argc, char** argv) {
   gofer::run([&] {
     auto sigs = gofer::make_chan<int>(1);
     gofer::signal::notify(sigs, SIGTERM, SIGINT);
-    auto [ln, err] = net::listen("tcp", addr);
-    if (err) {
-      fmt::print(stderr, "chat: listen {}: {}\n", addr, err.message());
+    // Named results, not structured bindings: goroutines below capture
+    // them (clang 14 cannot capture a structured binding in a lambda).
+    gofer::Result<net::Listener> listened = net::listen("tcp", addr);
+    net::Listener& ln = listened.value;
+    if (listened.err) {
+      fmt::print(stderr, "chat: listen {}: {}\n", addr, listened.err.message());
       rc = 1;
       return;
     }
     fmt::print("listening on {}\n", ln.addr().to_string());
     std::fflush(stdout);
 
-    auto [ctx, cancel] = gofer::with_cancel(gofer::background());
+    gofer::WithCancel shutdown = gofer::with_cancel(gofer::background());
+    const gofer::Context& ctx = shutdown.ctx;
     Hub hub;
     gofer::WaitGroup hub_running, clients;
     hub_running.add(1);
@@ -198,7 +203,7 @@ int main(int argc, char** argv) {
     fmt::print("chat: signal {}, shutting down\n", sig);
     (void)ln.close();  // no new clients; accept returns errc::closed
     accepting.wait();
-    cancel();  // every client says goodbye and goes
+    shutdown.cancel();  // every client says goodbye and goes
     clients.wait();
     hub.stop.close();
     hub_running.wait();

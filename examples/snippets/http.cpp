@@ -27,6 +27,7 @@
 #include "gofer/multipart.h"
 #include "gofer/runtime.h"
 #include "gofer/signal.h"
+#include "gofer/sync.h"
 #include "gofer/tls.h"
 #include "gofer/url.h"
 
@@ -97,6 +98,8 @@ struct StatusRecorder : gofer::http::ResponseWriterWrapper {
 // server.h's graceful stop (run: no signal comes, the server is closed).
 void shutdown_h() {
   gofer::http::Server server;
+  gofer::WaitGroup stopped;  // (not in the header: the server outlives the goroutine)
+  stopped.add(1);
   auto sigs = gofer::make_chan<int>(1);
   gofer::signal::notify(sigs, SIGTERM);
   gofer::go([&] {
@@ -104,9 +107,11 @@ void shutdown_h() {
     auto [ctx, cancel] = gofer::with_timeout(gofer::background(), std::chrono::seconds(10));
     if (server.shutdown(ctx)) (void)server.close();  // past 10 s: end the rest
     cancel();
+    stopped.done();
   });
-  gofer::signal::stop(sigs);
   sigs.send(SIGTERM);  // as notify would
+  stopped.wait();
+  gofer::signal::stop(sigs);
 }
 
 gofer::http::ServeMux mux_h() {

@@ -67,6 +67,24 @@ void unpoison_bytes([[maybe_unused]] const char* p, [[maybe_unused]] std::size_t
 #endif
 }
 
+// A hot block to reuse, or null. Normally the last one released (its pages
+// are the likeliest to be in cache). In ASan builds, only when no cold block
+// is left, and then the oldest: a released block stays poisoned as long as
+// possible, so that a request's view read late (ReadBuffer::retire_request)
+// is caught rather than reading the next request's bytes.
+void* take_hot_locked(Pool& p) {
+  if (p.hot.empty()) return nullptr;
+#if defined(GOFER_ASAN)
+  if (!p.cold.empty()) return nullptr;
+  void* block = p.hot.front();
+  p.hot.erase(p.hot.begin());
+#else
+  void* block = p.hot.back();
+  p.hot.pop_back();
+#endif
+  return block;
+}
+
 }  // namespace
 
 ConnBuffers* ConnBuffers::acquire() {
@@ -74,9 +92,8 @@ ConnBuffers* ConnBuffers::acquire() {
   void* block = nullptr;
   {
     std::lock_guard lock(p.mu);
-    if (!p.hot.empty()) {
-      block = p.hot.back();
-      p.hot.pop_back();
+    if (void* hot = take_hot_locked(p)) {
+      block = hot;
     } else {
       if (p.cold.empty()) {
         void* slab = ::mmap(nullptr, kSlabBlocks * kBlockBytes, PROT_READ | PROT_WRITE,

@@ -110,13 +110,14 @@ class ReadBuffer {
 
   // Between requests: the next request's bytes move to the front.
   void start_next() noexcept;
-  // A request ended (its handler returned, its response went out): in ASan
-  // builds the bytes its views point to, [0, pos), become unaddressable
-  // until new bytes are read over them (free_space()) or the storage is
-  // released, so that a view read late (a goroutine
-  // the handler started, holding Request::path) is reported as a
-  // use-after-poison instead of reading the next request's bytes. Elsewhere
-  // a no-op.
+  // A request ended (its handler returned, its response went out). In ASan
+  // builds the bytes its views point to become unaddressable, so that a
+  // view read late (a goroutine the handler started, holding Request::path)
+  // is reported as a use-after-poison instead of reading another request's
+  // bytes: with nothing pipelined the storage goes back to the pool (which
+  // poisons it and reuses it as late as it can), else [0, pos) is poisoned
+  // until the pipelined bytes or a read move over it. Elsewhere a no-op:
+  // the storage stays for the next request.
   void retire_request() noexcept;
   // While a body is read: drops what the body consumed; the head stays.
   void compact_after_head() noexcept;

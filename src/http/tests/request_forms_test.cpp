@@ -287,7 +287,7 @@ TEST(RequestViewsDeathTest, ALateReadIsCaughtUnderASan) {
             got.append(buf, n);
           }
           std::string_view path = views.recv().value;
-          gofer::sleep(100ms);  // the server is done with the request by now
+          gofer::sleep_for(100ms);  // the server is done with the request by now
           volatile char first = path[0];
           (void)first;
         },

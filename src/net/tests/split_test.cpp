@@ -13,6 +13,7 @@
 #include "gofer/net.h"
 #include "gofer/runtime.h"
 #include "gofer/sync.h"
+#include "gofer/time.h"
 
 namespace net = gofer::net;
 using namespace std::chrono_literals;
@@ -106,7 +107,7 @@ TEST(Split, EitherHalfsCloseWakesTheOther) {
           char buf[16];
           read_err.send(rd.read(buf).err);  // nothing comes: parks until the close
         });
-        gofer::sleep(20ms);  // let it park (the close wakes it either way)
+        gofer::sleep_for(20ms);  // let it park (the close wakes it either way)
         EXPECT_FALSE(wr.close());
         EXPECT_EQ(read_err.recv().value, net::errc::closed);
         EXPECT_EQ(wr.write("late").err, net::errc::closed);
