@@ -22,6 +22,7 @@
 #include "gofer/signal.h"
 #include "gofer/sync.h"
 #include "gofer/time.h"
+#include "status_recorder.h"
 
 using namespace std::chrono_literals;
 
@@ -102,15 +103,6 @@ void contexts() {
 }
 
 // --- http.Handler and middleware
-struct StatusRecorder : gofer::http::ResponseWriterWrapper {
-  using ResponseWriterWrapper::ResponseWriterWrapper;
-  int status = gofer::http::status_ok;
-  void write_header(int code) override {
-    status = code;
-    ResponseWriterWrapper::write_header(code);
-  }
-};
-
 gofer::http::Handler logging(gofer::http::Handler next) {
   return [next](gofer::http::ResponseWriter& w, gofer::http::Request& r) {
     auto start = std::chrono::steady_clock::now();

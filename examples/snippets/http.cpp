@@ -30,6 +30,7 @@
 #include "gofer/sync.h"
 #include "gofer/tls.h"
 #include "gofer/url.h"
+#include "status_recorder.h"
 
 // gtest's spelling, for httptest.h's example outside a test.
 #define EXPECT_EQ(a, b)                                        \
@@ -56,7 +57,7 @@ void use(const Cookie&) {
 void serve(tls::Conn&) {}
 
 // clang-format off
-// server.h (not run: port 8080).
+// server.h, and the README (not run: port 8080).
 [[maybe_unused]] void server_h() {
   gofer::run([] {
     gofer::http::ServeMux mux;
@@ -70,30 +71,6 @@ void serve(tls::Conn&) {}
     if (gofer::Error err = server.listen_and_serve()) fmt::print(stderr, "{}\n", err.message());
   });
 }
-
-// The README's server (not run: port 8080).
-[[maybe_unused]] void readme_server() {
-gofer::run([] {
-  gofer::http::ServeMux mux;
-  mux.handle_func("GET /hello/{name}", [](gofer::http::ResponseWriter& w, gofer::http::Request& r) {
-    w.header().set("Content-Type", "text/plain");
-    w.write(fmt::format("Hello, {}!\n", r.path_value("name")));
-  });
-  gofer::http::Server server;
-  server.addr = "127.0.0.1:8080";
-  server.handler = mux;
-  if (gofer::Error err = server.listen_and_serve()) fmt::print(stderr, "{}\n", err.message());
-});
-}
-
-struct StatusRecorder : gofer::http::ResponseWriterWrapper {
-  using ResponseWriterWrapper::ResponseWriterWrapper;
-  int status = gofer::http::status_ok;
-  void write_header(int code) override {
-    status = code;
-    ResponseWriterWrapper::write_header(code);
-  }
-};
 
 // server.h's graceful stop (run: no signal comes, the server is closed).
 void shutdown_h() {
