@@ -106,12 +106,6 @@ void explain_requests(const std::atomic<bool>& running) {
   }
 }
 
-// The debug pages show the server's insides: only on loopback unless asked.
-bool is_loopback(const gofer::net::Addr& a) {
-  std::string s = a.to_string();
-  return s.starts_with("127.") || s.starts_with("[::1]") || a.family() == AF_UNIX;
-}
-
 // The listening sockets: those passed in (socket activation, or the process
 // an upgrade replaces: gofer::app::adopt_listeners), else one on --addr.
 // Empty, after one line on stderr, when neither works.
@@ -180,7 +174,8 @@ int serve(const ServeFlags& flags, const gofer::app::Program& program) {
         server.access_log = access_log;
         bool debug = !flags.no_debug;
         for (const auto& l : listeners)
-          debug = debug && (flags.debug_public || is_loopback(l.listener.addr()));
+          // The debug pages show the server's insides: only on loopback unless asked.
+          debug = debug && (flags.debug_public || l.listener.addr().is_loopback());
         bool tls_failed = false;
         std::shared_ptr<gofer::tls::ServerConfig> tls = load_tls(flags, server, tls_failed);
         if (tls_failed) {
@@ -193,6 +188,7 @@ int serve(const ServeFlags& flags, const gofer::app::Program& program) {
         if (debug) series.emplace(&server);
         server.handler = gofer::app::make_site({.root = flags.root,
                                                 .debug = debug,
+                                                .debug_public = flags.debug_public,
                                                 .health = flags.no_health ? nullptr : &health,
                                                 .server = &server,
                                                 .series = series ? &*series : nullptr});

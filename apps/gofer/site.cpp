@@ -119,7 +119,9 @@ http::Handler make_site(const SiteOptions& options) {
   }
 
   if (options.health != nullptr) options.health->register_handlers(*mux);
-  if (options.debug) debug::register_handlers(*mux, options.server, options.series);
+  if (options.debug)
+    debug::register_handlers(*mux, options.server,
+                             {.series = options.series, .allow_remote = options.debug_public});
 
   return [mux](http::ResponseWriter& w, http::Request& r) { (*mux)(w, r); };
 }

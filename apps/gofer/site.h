@@ -13,6 +13,7 @@ namespace gofer::app {
 struct SiteOptions {
   std::string root;                               // files served under /static/; empty: none
   bool debug = false;                             // serve /debug/… and /metrics
+  bool debug_public = false;                      // …to clients not on loopback too
   const http::Health* health = nullptr;           // /healthz and /readyz; may be null
   const http::Server* server = nullptr;           // for the HTTP metrics
   const debug::SeriesRecorder* series = nullptr;  // /debug/gofer/series; may be null

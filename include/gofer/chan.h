@@ -10,6 +10,18 @@
 //       gofer::send_case(out, x, [&] { ... }),
 //       gofer::default_case([&] { ... }));  // i: index of the case that ran
 //
+// select returns the position of the case that fired, so a loop can also
+// switch on it, with `break`, `continue` and `return` of its own, as Go's
+// select statement allows (recv_to stores what a case receives; the whole
+// example is examples/snippets/goroutines.cpp):
+//
+//   int v = 0;
+//   bool ok = false;
+//   switch (gofer::select(gofer::recv_to(in, v, ok), gofer::recv_case(quit))) {
+//     case 0: if (!ok) return; use(v); break;   // case v, ok := <-in:
+//     case 1: return;                           // case <-quit:
+//   }
+//
 // The model is Go's runtime/chan.go: a channel is a lock, a ring buffer and
 // two queues of waiting goroutines whose records live on their own stacks. A
 // sender that finds a parked receiver moves its value straight into the
@@ -308,6 +320,18 @@ struct NoAction {
   void operator()() const noexcept {}
 };
 
+// recv_to's action: stores the received value (and ok) into the caller's
+// variables.
+template <class T>
+struct StoreInto {
+  T* value;
+  bool* ok;
+  void operator()(T&& v, bool received) {
+    *value = std::move(v);
+    if (ok != nullptr) *ok = received;
+  }
+};
+
 }  // namespace detail
 
 // A receive case; made by recv_case().
@@ -382,6 +406,27 @@ RecvCase<T, std::decay_t<F>> recv_case(const Chan<T>& ch, F&& f = {}) {
 template <class T, class F = detail::NoAction>
 RecvCase<T, std::decay_t<F>> recv_case(const RecvChan<T>& ch, F&& f = {}) {
   return {chan_ref(ch), std::forward<F>(f)};
+}
+// A receive case that, if chosen, moves the value received into `value`
+// (T() once the channel is closed and drained) and sets `ok` as recv() does
+// — Go's `case v, ok := <-ch:` for a select that is switched on. `value` and
+// `ok` must outlive the select; nothing is stored unless this case fires.
+template <class T>
+RecvCase<T, detail::StoreInto<T>> recv_to(const Chan<T>& ch, T& value, bool& ok) {
+  return {chan_ref(ch), detail::StoreInto<T>{&value, &ok}};
+}
+template <class T>
+RecvCase<T, detail::StoreInto<T>> recv_to(const RecvChan<T>& ch, T& value, bool& ok) {
+  return {chan_ref(ch), detail::StoreInto<T>{&value, &ok}};
+}
+// Without ok: `case v := <-ch:`.
+template <class T>
+RecvCase<T, detail::StoreInto<T>> recv_to(const Chan<T>& ch, T& value) {
+  return {chan_ref(ch), detail::StoreInto<T>{&value, nullptr}};
+}
+template <class T>
+RecvCase<T, detail::StoreInto<T>> recv_to(const RecvChan<T>& ch, T& value) {
+  return {chan_ref(ch), detail::StoreInto<T>{&value, nullptr}};
 }
 // A send case; `value` is converted to T at once (as Go evaluates it) and
 // sent only if this case is chosen. `f` takes nothing.

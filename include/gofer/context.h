@@ -4,7 +4,7 @@
 //   auto [ctx, cancel] = gofer::with_timeout(parent, 2s);
 //   gofer::go([ctx] { worker(ctx); });
 //   ...
-//   gofer::select(gofer::recv_case(results, ...),
+//   gofer::select(gofer::recv_case(results, [&](int r) { use(r); }),
 //                 gofer::recv_case(ctx.done(), [&] { err = ctx.err(); }));
 //   cancel();  // always call it (idempotent): it frees the child's link in its parent
 //

@@ -6,7 +6,8 @@
 //
 // serves /debug/gofer (a live page), /debug/gofer/state (its JSON),
 // /debug/goroutines (every goroutine, like Go's goroutine profile with
-// debug=2) and /metrics (Prometheus text format). With a SeriesRecorder
+// debug=2) and /metrics (Prometheus text format), to clients on loopback
+// only unless HandlerOptions::allow_remote says otherwise. With a SeriesRecorder
 // (below), the live page also charts the last minutes from
 // /debug/gofer/series. The layers below know nothing of this one: it reads
 // them through narrow stats interfaces.
@@ -38,12 +39,26 @@ std::string state_json(const http::Server* server);
 
 class SeriesRecorder;
 
+struct HandlerOptions {
+  // /debug/gofer/series serves this recorder's history (it must outlive the
+  // mux's use); null: that page answers 404 and the live page says how to
+  // turn it on.
+  const SeriesRecorder* series = nullptr;
+  // The pages show the server's insides (goroutines, requests, paths), so by
+  // default they answer only clients on loopback (Addr::is_loopback: 127/8,
+  // ::1, a Unix socket) and 403 Forbidden to everyone else, whatever address
+  // the server listens on. true: every client that reaches the mux — put
+  // your own authentication in front of it.
+  bool allow_remote = false;
+};
+
 // Registers the pages above on `mux`, and /debug/trace and
-// /debug/gofer/journeys (below). `server` may be null. With `series`,
-// /debug/gofer/series serves its history (series must outlive the mux's
-// use); without, it answers 404 and the live page says how to turn it on.
+// /debug/gofer/journeys (below). `server` may be null.
 void register_handlers(http::ServeMux& mux, const http::Server* server,
-                       const SeriesRecorder* series = nullptr);
+                       const HandlerOptions& options = {});
+// The same with only a recorder: register_handlers(mux, server, {.series = series}).
+void register_handlers(http::ServeMux& mux, const http::Server* server,
+                       const SeriesRecorder* series);
 
 // ---- History: what the runtime did, second by second -----------------------
 //

@@ -1,7 +1,9 @@
-// Errors as values, the way Go's `n, err := c.Read(buf)` reads.
+// Errors as values, the way Go's `n, err := c.Read(buf)` reads (the
+// examples in these headers are excerpts of examples/snippets/, which CI
+// compiles and runs).
 //
 //   auto [n, err] = conn.read(buf);
-//   if (err == gofer::net::errc::eof) ...
+//   if (err == gofer::net::errc::eof) return {};  // the peer hung up
 //   if (err) return err;
 //
 // Expected failures (EOF, timeout, reset, closed, refused) are Error values:

@@ -5,8 +5,8 @@
 // ```cpp
 // auto [mt, err] = gofer::mime::parse_media_type("multipart/form-data; boundary=\"xyz\"");
 // // mt.type == "multipart/form-data", mt.param("boundary") == "xyz"
-// auto [cd, cerr] = gofer::mime::parse_media_type("form-data; name=\"f\";
-// filename*=UTF-8''%e2%82%ac.txt");
+// auto [cd, cerr] =
+//     gofer::mime::parse_media_type("form-data; name=\"f\"; filename*=UTF-8''%e2%82%ac.txt");
 // // cd.type == "form-data", cd.param("filename") == "€.txt"
 // ```
 #pragma once

@@ -95,6 +95,10 @@ class Addr {
   std::string_view network() const noexcept;  // "tcp", "unix", or "" when empty (Go's Addr.Network)
   std::string to_string() const;
   bool empty() const noexcept { return len_ == 0; }
+  // A peer on this host: 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104 (IPv4-mapped)
+  // or any Unix socket (Go's IP.IsLoopback, with Unix sockets counted as
+  // local). False for an empty Addr.
+  bool is_loopback() const noexcept;
 
   friend bool operator==(const Addr& a, const Addr& b) noexcept;
 
@@ -254,6 +258,111 @@ class Conn {
   void go_when_readable_impl(gofer::detail::Task task, void* creator_pc);
   std::unique_ptr<Impl> impl_;
 };
+
+// ---- One connection, a reader goroutine and a writer goroutine -----------
+//
+// Go's everyday pattern: one goroutine reads a connection while another
+// writes it, and whichever ends first closes it. Go's garbage collector
+// keeps the net.Conn alive for both; here split() hands each goroutine a
+// half that shares the connection (a reference count), so neither needs to
+// know when the other is done:
+//
+//   auto [rd, wr] = gofer::net::split(std::move(conn));
+//   gofer::go([rd = std::move(rd), in]() mutable {    // reader
+//     char buf[512];
+//     for (;;) {
+//       auto [n, err] = rd.read(buf);
+//       if (err) break;
+//       in.send(std::string(buf, n));
+//     }
+//     in.close();
+//   });
+//   gofer::go([wr = std::move(wr), out]() mutable {   // writer
+//     for (const std::string& msg : out)
+//       if (wr.write(msg).err) break;
+//     (void)wr.close();  // wakes the reader's read with errc::closed
+//   });
+//
+// (examples/chat is the whole program.) The connection is closed when the
+// last half is destroyed, or at once by either half's close(), which wakes
+// the other half's blocked read or write with errc::closed — the way one
+// goroutine ends the other. The halves are move-only: one reader and one
+// writer, as Conn's concurrency rules (above) allow without serialising.
+class ConnReader;
+class ConnWriter;
+
+struct SplitConn;
+// Takes the connection. The halves of an empty Conn, and halves
+// default-constructed or moved from, fail as an empty Conn does
+// (std::errc::invalid_argument, Go's EINVAL for a nil Conn).
+SplitConn split(Conn conn);
+
+namespace detail {
+// What a half without a connection refers to: an empty Conn, whose every
+// operation fails at once and touches nothing (so one serves all threads).
+Conn& empty_conn() noexcept;
+}  // namespace detail
+
+// The reading half of a split connection.
+class ConnReader {
+ public:
+  ConnReader() = default;
+  ConnReader(ConnReader&&) noexcept = default;
+  ConnReader& operator=(ConnReader&&) noexcept = default;
+  ConnReader(const ConnReader&) = delete;
+  ConnReader& operator=(const ConnReader&) = delete;
+  Result<std::size_t> read(std::span<char> buf) { return conn().read(buf); }
+  Error set_read_deadline(Deadline d) { return conn().set_read_deadline(d); }
+  Error close_read() { return conn().close_read(); }
+  Error close() { return conn().close(); }  // the whole connection, both halves
+  Addr local_addr() const { return conn().local_addr(); }
+  Addr remote_addr() const { return conn().remote_addr(); }
+  explicit operator bool() const noexcept { return static_cast<bool>(conn()); }
+
+ private:
+  friend SplitConn split(Conn conn);
+  explicit ConnReader(std::shared_ptr<Conn> c) noexcept : conn_(std::move(c)) {}
+  Conn& conn() const noexcept { return conn_ ? *conn_ : detail::empty_conn(); }
+  std::shared_ptr<Conn> conn_;
+};
+
+// The writing half of a split connection.
+class ConnWriter {
+ public:
+  ConnWriter() = default;
+  ConnWriter(ConnWriter&&) noexcept = default;
+  ConnWriter& operator=(ConnWriter&&) noexcept = default;
+  ConnWriter(const ConnWriter&) = delete;
+  ConnWriter& operator=(const ConnWriter&) = delete;
+  Result<std::size_t> write(std::span<const char> buf) { return conn().write(buf); }
+  template <detail::Text S>
+  Result<std::size_t> write(S&& s) {
+    return conn().write(std::forward<S>(s));
+  }
+  Result<std::size_t> writev(std::span<const iovec> bufs) { return conn().writev(bufs); }
+  Error set_write_deadline(Deadline d) { return conn().set_write_deadline(d); }
+  Error close_write() { return conn().close_write(); }
+  Error close() { return conn().close(); }  // the whole connection, both halves
+  Addr local_addr() const { return conn().local_addr(); }
+  Addr remote_addr() const { return conn().remote_addr(); }
+  explicit operator bool() const noexcept { return static_cast<bool>(conn()); }
+
+ private:
+  friend SplitConn split(Conn conn);
+  explicit ConnWriter(std::shared_ptr<Conn> c) noexcept : conn_(std::move(c)) {}
+  Conn& conn() const noexcept { return conn_ ? *conn_ : detail::empty_conn(); }
+  std::shared_ptr<Conn> conn_;
+};
+
+struct SplitConn {
+  ConnReader reader;
+  ConnWriter writer;
+};
+
+inline SplitConn split(Conn conn) {
+  auto shared = std::make_shared<Conn>(std::move(conn));
+  return {ConnReader(shared), ConnWriter(shared)};
+}
 
 }  // namespace gofer::net
 

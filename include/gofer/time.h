@@ -1,7 +1,7 @@
 // Go's time package, for goroutines: sleep, Timer, Ticker, after, after_func.
 //
 //   gofer::sleep_for(10ms);                         // parks the goroutine, not the thread
-//   gofer::select(gofer::recv_case(work, ...),
+//   gofer::select(gofer::recv_case(work, [&](int job) { handle(job); }),
 //                 gofer::recv_case(gofer::after(1s), [&] { timed_out = true; }));
 //   gofer::Ticker tick(100ms);
 //   for (auto t : tick.c()) { if (poll()) break; }  // the channel is never closed, as in Go

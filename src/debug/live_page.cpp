@@ -23,10 +23,42 @@ bool parse_since(const std::string& text, double* since) {
          *since >= 0;
 }
 
+// The mux, with every handler registered through it answering 403 to a
+// client not on loopback unless `allow_remote` (HandlerOptions).
+class GuardedMux {
+ public:
+  GuardedMux(http::ServeMux& mux, bool allow_remote) : mux_(mux), allow_remote_(allow_remote) {}
+
+  void handle_func(std::string_view pattern, http::Handler handler) {
+    if (allow_remote_) {
+      mux_.handle_func(pattern, std::move(handler));
+      return;
+    }
+    mux_.handle_func(pattern, [h = std::move(handler)](http::ResponseWriter& w, http::Request& r) {
+      if (!r.remote_addr.is_loopback()) {
+        http::error(w, "the debug pages answer only clients on loopback", http::status_forbidden);
+        return;
+      }
+      h(w, r);
+    });
+  }
+
+ private:
+  http::ServeMux& mux_;
+  bool allow_remote_;
+};
+
 }  // namespace
 
 void register_handlers(http::ServeMux& mux, const http::Server* server,
                        const SeriesRecorder* series) {
+  register_handlers(mux, server, HandlerOptions{.series = series});
+}
+
+void register_handlers(http::ServeMux& plain_mux, const http::Server* server,
+                       const HandlerOptions& options) {
+  GuardedMux mux(plain_mux, options.allow_remote);
+  const SeriesRecorder* series = options.series;
   mux.handle_func("GET /debug/gofer", [](http::ResponseWriter& w, http::Request&) {
     w.header().set("Content-Type", "text/html; charset=utf-8");
     w.write(detail::kLivePage);

@@ -260,6 +260,9 @@ ServedConn::End ServedConn::serve() {
         return End::parked;
     }
     if (!serve_request(head, framing, last_request_end)) return End::closed;
+    // The request's views die here (a closed connection's buffer goes
+    // back to the pool, which poisons it whole).
+    rbuf.retire_request();
   }
 }
 

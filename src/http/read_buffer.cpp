@@ -54,6 +54,37 @@ void unpoison([[maybe_unused]] void* p) {
 #endif
 }
 
+// The bytes of [p, p + n), for ReadBuffer's view poisoning.
+void poison_bytes([[maybe_unused]] const char* p, [[maybe_unused]] std::size_t n) {
+#if defined(GOFER_ASAN)
+  __asan_poison_memory_region(p, n);
+#endif
+}
+
+void unpoison_bytes([[maybe_unused]] const char* p, [[maybe_unused]] std::size_t n) {
+#if defined(GOFER_ASAN)
+  __asan_unpoison_memory_region(p, n);
+#endif
+}
+
+// A hot block to reuse, or null. Normally the last one released (its pages
+// are the likeliest to be in cache). In ASan builds, only when no cold block
+// is left, and then the oldest: a released block stays poisoned as long as
+// possible, so that a request's view read late (ReadBuffer::retire_request)
+// is caught rather than reading the next request's bytes.
+void* take_hot_locked(Pool& p) {
+  if (p.hot.empty()) return nullptr;
+#if defined(GOFER_ASAN)
+  if (!p.cold.empty()) return nullptr;
+  void* block = p.hot.front();
+  p.hot.erase(p.hot.begin());
+#else
+  void* block = p.hot.back();
+  p.hot.pop_back();
+#endif
+  return block;
+}
+
 }  // namespace
 
 ConnBuffers* ConnBuffers::acquire() {
@@ -61,9 +92,8 @@ ConnBuffers* ConnBuffers::acquire() {
   void* block = nullptr;
   {
     std::lock_guard lock(p.mu);
-    if (!p.hot.empty()) {
-      block = p.hot.back();
-      p.hot.pop_back();
+    if (void* hot = take_hot_locked(p)) {
+      block = hot;
     } else {
       if (p.cold.empty()) {
         void* slab = ::mmap(nullptr, kSlabBlocks * kBlockBytes, PROT_READ | PROT_WRITE,
@@ -114,6 +144,9 @@ void ReadBuffer::acquire(std::size_t limit) {
 }
 
 void ReadBuffer::release() noexcept {
+  // A retired request's bytes: the heap block is freed addressable (the
+  // pool poisons its blocks whole).
+  if (data_ != nullptr) unpoison_bytes(data_, cap_);
   if (block_ != nullptr) ConnBuffers::release(block_);
   block_ = nullptr;
   grown_.reset();
@@ -121,7 +154,18 @@ void ReadBuffer::release() noexcept {
   cap_ = len_ = pos_ = head_end_ = 0;
 }
 
+void ReadBuffer::retire_request() noexcept {
+  poison_bytes(data_, pos_);
+}
+
+void ReadBuffer::unpoison_free_space() noexcept {
+  unpoison_bytes(data_ + len_, cap_ - len_);  // retire_request's poison
+}
+
 void ReadBuffer::start_next() noexcept {
+  // The pipelined bytes land over the retired request's (poisoned) ones;
+  // the rest stays poisoned until a read fills it.
+  unpoison_bytes(data_, len_ - pos_);
   if (pos_ > 0) {
     std::memmove(data_, data_ + pos_, len_ - pos_);
     len_ -= pos_;

@@ -80,20 +80,45 @@ class ReadBuffer {
   // [pos, len): bytes not taken yet.
   std::string_view unconsumed() const noexcept { return {data_ + pos_, len_ - pos_}; }
   std::size_t buffered() const noexcept { return len_ - pos_; }
-  // [len, cap): where the next read goes; commit() what it read.
-  std::span<char> free_space() const noexcept { return {data_ + len_, cap_ - len_}; }
-  void commit(std::size_t n) noexcept { len_ += n; }
+  // [len, cap): where the next read goes; commit() what it read. (Made
+  // addressable again in ASan builds: retire_request may have poisoned it.)
+  std::span<char> free_space() noexcept {
+#if defined(GOFER_ASAN)
+    unpoison_free_space();
+#endif
+    return {data_ + len_, cap_ - len_};
+  }
+  void commit(std::size_t n) noexcept {
+    len_ += n;
+  }
   // Takes n bytes of [pos, len).
-  void consume(std::size_t n) noexcept { pos_ += n; }
+  void consume(std::size_t n) noexcept {
+    pos_ += n;
+  }
   // The head ends `n` bytes in; what follows is unconsumed.
-  void set_head(std::size_t n) noexcept { head_end_ = pos_ = n; }
+  void set_head(std::size_t n) noexcept {
+    head_end_ = pos_ = n;
+  }
 
   // The field slots of the head and of a chunked body's trailers.
-  std::span<Header> header_slots() const noexcept { return block_->headers; }
-  std::span<Header> trailer_slots() const noexcept { return block_->trailers; }
+  std::span<Header> header_slots() const noexcept {
+    return block_->headers;
+  }
+  std::span<Header> trailer_slots() const noexcept {
+    return block_->trailers;
+  }
 
   // Between requests: the next request's bytes move to the front.
   void start_next() noexcept;
+  // A request ended (its handler returned, its response went out). In ASan
+  // builds the bytes its views point to become unaddressable, so that a
+  // view read late (a goroutine the handler started, holding Request::path)
+  // is reported as a use-after-poison instead of reading another request's
+  // bytes: with nothing pipelined the storage goes back to the pool (which
+  // poisons it and reuses it as late as it can), else [0, pos) is poisoned
+  // until the pipelined bytes or a read move over it. Elsewhere a no-op:
+  // the storage stays for the next request.
+  void retire_request() noexcept;
   // While a body is read: drops what the body consumed; the head stays.
   void compact_after_head() noexcept;
 
@@ -112,6 +137,8 @@ class ReadBuffer {
   [[nodiscard]] Result<Rebase> grow();
 
  private:
+  void unpoison_free_space() noexcept;
+
   ConnBuffers* block_ = nullptr;   // from the pool, while there is storage
   std::unique_ptr<char[]> grown_;  // the storage once it outgrew block_->read
   char* data_ = nullptr;           // block_->read or grown_.get()

@@ -24,18 +24,42 @@ Addr::Addr(const sockaddr* sa, socklen_t len) {
 
 int Addr::port() const noexcept {
   switch (family()) {
-    case AF_INET: return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
-    case AF_INET6: return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
-    default: return 0;
+    case AF_INET:
+      return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
+    case AF_INET6:
+      return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+    default:
+      return 0;
+  }
+}
+
+bool Addr::is_loopback() const noexcept {
+  switch (family()) {
+    case AF_INET: {
+      auto ip = ntohl(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr.s_addr);
+      return (ip >> 24) == 127;
+    }
+    case AF_INET6: {
+      const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr;
+      if (IN6_IS_ADDR_LOOPBACK(&a)) return true;
+      return IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr[12] == 127;
+    }
+    case AF_UNIX:
+      return true;
+    default:
+      return false;
   }
 }
 
 std::string_view Addr::network() const noexcept {
   switch (family()) {
     case AF_INET:
-    case AF_INET6: return "tcp";
-    case AF_UNIX: return "unix";
-    default: return "";
+    case AF_INET6:
+      return "tcp";
+    case AF_UNIX:
+      return "unix";
+    default:
+      return "";
   }
 }
 
@@ -66,7 +90,8 @@ std::string Addr::to_string() const {
     }
     case AF_UNIX: {
       auto* sun = reinterpret_cast<const sockaddr_un*>(&storage_);
-      std::size_t n = len_ > offsetof(sockaddr_un, sun_path) ? len_ - offsetof(sockaddr_un, sun_path) : 0;
+      std::size_t n =
+          len_ > offsetof(sockaddr_un, sun_path) ? len_ - offsetof(sockaddr_un, sun_path) : 0;
       if (n == 0) return "";  // unnamed (a connected client)
       if (sun->sun_path[0] == '\0') return '@' + std::string(sun->sun_path + 1, n - 1);
       return std::string(sun->sun_path, ::strnlen(sun->sun_path, n));
@@ -140,7 +165,8 @@ Result<std::uint16_t> parse_port(std::string_view port) {
     servent se;
     servent* result = nullptr;
     char buf[1024];
-    if (::getservbyname_r(name.c_str(), "tcp", &se, buf, sizeof buf, &result) != 0 || result == nullptr) {
+    if (::getservbyname_r(name.c_str(), "tcp", &se, buf, sizeof buf, &result) != 0 ||
+        result == nullptr) {
       return -1;
     }
     return ntohs(static_cast<std::uint16_t>(result->s_port));

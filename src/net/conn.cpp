@@ -91,4 +91,9 @@ int Conn::fd() const noexcept {
   return impl_ ? impl_->fd.sysfd() : -1;
 }
 
+Conn& detail::empty_conn() noexcept {
+  static Conn* empty = new Conn;  // never destroyed: halves may outlive main's statics
+  return *empty;
+}
+
 }  // namespace gofer::net

@@ -2,9 +2,9 @@
 // write them, without ever blocking a goroutine's thread on the disk:
 //
 //   auto [log, err] = gofer::http::AccessLog::open("/var/log/gofer/access.log");
-//   if (err) …                                  // err.message(): "Permission denied"
+//   if (err) return err;                         // err.message(): "Permission denied"
 //   server.access_log = log;                     // before serve()
-//   …
+//   // …
 //   (void)log->reopen();                         // on SIGUSR1, after logrotate moved the file
 //
 // Formats:

@@ -1,12 +1,11 @@
 // HTTP cookies (RFC 6265) as Go's net/http reads and writes them: the
 // Cookie header a client sends, the Set-Cookie header a server sends.
 //
-//   for (const Cookie& c : parse_cookies(r.header("Cookie"))) ...
+//   for (const Cookie& c : parse_cookies(r.header("Cookie"))) use(c);
 //   w.header().add("Set-Cookie",
 //                  format_set_cookie({.name = "session", .value = id, .path = "/",
 //                                     .max_age = 3600, .secure = true, .http_only = true,
 //                                     .same_site = SameSite::lax}));
-//   (compiled in src/http/tests/cookie_test.cpp, HeaderExampleCompiles)
 //
 // Pure functions: no I/O, no shared state. Lenient where Go is lenient (a
 // pair that is not a valid cookie is skipped, not an error, as browsers

@@ -1,8 +1,8 @@
 // gofer::http::FileServer — static files from a directory, like Go's
 // http.FileServer(http.Dir(root)) and http.ServeContent.
 //
-//   mux.handle("GET /static/", gofer::http::strip_prefix("/static",
-//   gofer::http::file_server("www")));
+//   auto files = gofer::http::file_server("www");
+//   mux.handle("GET /static/", gofer::http::strip_prefix("/static", files));
 //
 // What a request gets (the rules are Go's unless marked):
 //   - a regular file: its bytes, with Content-Type from the extension (else

@@ -4,7 +4,7 @@
 //
 //   gofer::http::Health health;
 //   health.register_handlers(mux);      // GET /healthz, GET /readyz
-//   …
+//   // …
 //   health.set_ready(false);            // a drain begins: /readyz turns 503 at once
 //
 //   /healthz  200 "ok" whenever the server answers at all: the process is

@@ -6,7 +6,9 @@
 //     w.write(r.path_value("id"));
 //   });
 //   mux.handle("/static/", gofer::http::strip_prefix("/static", gofer::http::file_server("www")));
-//   gofer::http::Server server{.addr = ":8080", .handler = mux};
+//   gofer::http::Server server;
+//   server.addr = ":8080";
+//   server.handler = mux;  // a Handler: the mux is copied, sharing its patterns
 //
 // Patterns: "[METHOD ][HOST]/[PATH]".
 //   - METHOD (a token) restricts the pattern to that method; GET also
@@ -71,8 +73,7 @@ class ServeMux {
   // pattern is malformed, the handler is empty, or the pattern conflicts
   // with one registered before (the message names both, and where each was
   // registered).
-  void handle(std::string_view pattern, Handler handler,
-              CallSite where = CallSite::current());
+  void handle(std::string_view pattern, Handler handler, CallSite where = CallSite::current());
   // Go's HandleFunc: the same as handle(); any callable f(w, r) will do.
   void handle_func(std::string_view pattern, Handler handler,
                    CallSite where = CallSite::current()) {

@@ -3,8 +3,8 @@
 // io.ReadWriteCloser).
 //
 //   auto conn = resp.take_conn();   // resp.status_code == 101
-//   conn->write(...);               // the new protocol's bytes
-//   ... conn->read(buf) ...
+//   (void)conn->write("PING\r\n");   // the new protocol's bytes
+//   auto [n, err] = conn->read(buf);
 //
 // From then on HTTP is done with the connection and the caller owns it —
 // destroying the RawConn closes it. Bytes that HTTP had already read past

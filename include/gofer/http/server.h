@@ -6,9 +6,14 @@
 //       w.header().set("Content-Type", "text/plain");
 //       w.write(fmt::format("Hello, {}!\n", r.path_value("name")));
 //     });
-//     gofer::http::Server server{.addr = "127.0.0.1:8080", .handler = mux};
-//     server.listen_and_serve();
+//     gofer::http::Server server;
+//     server.addr = "127.0.0.1:8080";
+//     server.handler = mux;
+//     if (gofer::Error err = server.listen_and_serve()) fmt::print(stderr, "{}\n", err.message());
 //   });
+//
+// (Every example in these headers is an excerpt of a program under
+// examples/snippets/ that CI compiles and runs.)
 //
 // The main goroutine accepts; every connection gets a goroutine that reads a
 // request, runs the handler, writes the response, and loops while the
@@ -181,11 +186,14 @@ struct RequestExtras;        // what a Request parses on first use (src/http/req
 // are valid until the handler returns, and the next request on the
 // connection overwrites them. A handler that hands work to another
 // goroutine copies what that goroutine needs, or hands it clone(), which
-// owns its bytes.
+// owns its bytes. In ASan builds the server poisons those bytes once the
+// request ends, so a view read later is reported (use-after-poison)
+// instead of reading another request's bytes.
 //
 // url(), form(), cookies(), path_value() and the rest below them own
 // their values; those returned by reference or view live until the request
-// ends (as the views do).
+// ends (as the views do). Below, "a view" means: valid only during the
+// handler; clone() for later.
 class Request {
  public:
   Request();
@@ -193,7 +201,7 @@ class Request {
   Request(const Request&) = delete;
   Request& operator=(const Request&) = delete;
 
-  std::string_view method;     // "GET" — a view: valid until the handler returns
+  std::string_view method;     // "GET" — a view (valid only during the handler)
   std::string_view target;     // request-target as sent: "/search?q=x" — a view
   std::string_view path;       // target's path, still percent-encoded: "/search" — a view
   std::string_view raw_query;  // after '?', without it: "q=x" — a view
@@ -207,12 +215,14 @@ class Request {
   // The TLS connection the request came on (Go's r.TLS): version, cipher
   // suite, SNI name, ALPN protocol, client certificate; null over plain TCP.
   const tls::ConnectionState* tls = nullptr;
-  std::span<const Header> headers;   // views into the connection's read buffer
+  std::span<const Header> headers;   // views into the connection's read buffer (handler only)
   std::span<const Header> trailers;  // filled once a chunked body was read to its end (views)
 
-  // First value of a header field (case-insensitive name), or "" (a view).
+  // First value of a header field (case-insensitive name), or "" (a view:
+  // valid only during the handler).
   std::string_view header(std::string_view name) const;
-  // Every value of a header field, in order (views).
+  // Every value of a header field, in order (views: valid only during the
+  // handler).
   std::vector<std::string_view> header_values(std::string_view name) const;
   // First value of a query parameter, percent-decoded ("" if absent); owned.
   // url().query().values(key) gives every value.
@@ -220,10 +230,10 @@ class Request {
   // The path's decoded form ("/a%20b" → "/a b"); owned.
   std::string decoded_path() const;
   // The value matched by a {name} wildcard of the ServeMux pattern (owned
-  // by the request: valid until it ends).
+  // by the request: valid until it ends; copy it, or clone(), for later).
   std::string_view path_value(std::string_view name) const;
   void set_path_value(std::string_view name, std::string value);
-  std::string_view proto() const noexcept;  // "HTTP/1.1"
+  std::string_view proto() const noexcept;  // "HTTP/1.1" (a static string: always valid)
 
   // --- What Go's Request parses for you: owned values, made on first use
   // (a request that never asks pays nothing), valid until the request ends.
@@ -244,8 +254,9 @@ class Request {
   const url::Values& post_form() const;  // empty until parse_form
   // The first value of `key` in form(), parsing the form first (with
   // parse_multipart_form(32 MiB), as Go's FormValue; errors are ignored).
+  // A view into form(): valid until the request ends; copy it for later.
   std::string_view form_value(std::string_view key);
-  // The same in post_form() (Go's PostFormValue).
+  // The same in post_form() (Go's PostFormValue), valid as long.
   std::string_view post_form_value(std::string_view key);
 
   // Go's ParseMultipartForm: reads a multipart/form-data body (RFC 7578)
@@ -526,7 +537,7 @@ class Server {
   // auto sigs = gofer::make_chan<int>(1);
   // gofer::signal::notify(sigs, SIGTERM);
   // gofer::go([&] {
-  //   sigs.recv();
+  //   (void)sigs.recv();
   //   auto [ctx, cancel] = gofer::with_timeout(gofer::background(), std::chrono::seconds(10));
   //   if (server.shutdown(ctx)) (void)server.close();  // past 10 s: end the rest
   //   cancel();

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <chrono>
 #include <cstring>
 #include <regex>
@@ -148,6 +151,19 @@ TEST(State, IsValidJsonWithOneEntryPerP) {
   EXPECT_TRUE(j["goroutines_by_state"].is_object());
 }
 
+// A client address: 127.0.0.1 or, with remote, 192.0.2.1 (TEST-NET-1).
+gofer::net::Addr client_addr(bool remote) {
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(40000);
+  sin.sin_addr.s_addr = htonl(remote ? 0xC0000201 : INADDR_LOOPBACK);
+  return gofer::net::Addr(reinterpret_cast<const sockaddr*>(&sin), sizeof sin);
+}
+
+constexpr const char* kDebugPaths[] = {
+    "/debug/gofer", "/debug/gofer/state",        "/debug/goroutines",
+    "/metrics",     "/debug/trace?seconds=0.05", "/debug/gofer/journeys"};
+
 TEST(Handlers, ServeThePagesThroughAMux) {
   gofer::run([] {
     gofer::http::ServeMux mux;
@@ -155,10 +171,35 @@ TEST(Handlers, ServeThePagesThroughAMux) {
     for (const char* path :
          {"/debug/gofer", "/debug/gofer/state", "/debug/goroutines", "/metrics"}) {
       auto req = gofer::http::httptest::new_request("GET", path);
+      req->remote_addr = client_addr(false);
       gofer::http::httptest::ResponseRecorder rec;
       mux(rec, *req);
       EXPECT_EQ(rec.code, 200) << path;
       EXPECT_FALSE(rec.body.empty()) << path;
+    }
+  });
+}
+
+// The debug pages show the server's insides, so by default a client not on
+// loopback gets 403 (as `gofer serve` keeps them off a public address), and
+// nothing of the page; allow_remote is the explicit opt-out.
+TEST(Handlers, AnswerOnlyLoopbackClientsUnlessAllowed) {
+  gofer::run([] {
+    gofer::http::ServeMux guarded, open;
+    gofer::debug::register_handlers(guarded, nullptr);
+    gofer::debug::register_handlers(open, nullptr, {.allow_remote = true});
+    for (const char* path : kDebugPaths) {
+      auto req = gofer::http::httptest::new_request("GET", path);
+      req->remote_addr = client_addr(true);
+      gofer::http::httptest::ResponseRecorder rec;
+      guarded(rec, *req);
+      EXPECT_EQ(rec.code, 403) << path;
+      EXPECT_EQ(rec.body.find("goroutine"), std::string::npos) << path;
+
+      gofer::http::httptest::ResponseRecorder allowed;
+      open(allowed, *req);
+      EXPECT_NE(allowed.code, 403) << path;
+      EXPECT_NE(allowed.code, 404) << path;
     }
   });
 }

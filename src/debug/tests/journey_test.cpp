@@ -584,8 +584,8 @@ TEST(TraceJson, DebugTraceRecordsTheWindowAsChromeTraceEvents) {
   with_traced_server(
       [](int port, int) {
         std::int64_t since = debug::trace_now();
-        http::ServeMux mux;
-        debug::register_handlers(mux, nullptr);
+        http::ServeMux mux;  // served through httptest (client 192.0.2.1): opted in
+        debug::register_handlers(mux, nullptr, {.allow_remote = true});
         gofer::WaitGroup done;
         done.add(1);
         gofer::go([&] {
@@ -673,8 +673,8 @@ TEST(TraceJson, DebugTraceRecordsTheWindowAsChromeTraceEvents) {
 // seconds must be a number in (0, 30]: anything else is a 400 at once.
 TEST(TraceJson, DebugTraceRejectsABadWindow) {
   gofer::run([] {
-    http::ServeMux mux;
-    debug::register_handlers(mux, nullptr);
+    http::ServeMux mux;  // served through httptest (client 192.0.2.1): opted in
+    debug::register_handlers(mux, nullptr, {.allow_remote = true});
     for (const char* target :
          {"/debug/trace?seconds=31", "/debug/trace?seconds=0", "/debug/trace?seconds=x",
           "/debug/trace?seconds=-1", "/debug/trace?seconds=1&sample=0",

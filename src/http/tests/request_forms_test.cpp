@@ -16,6 +16,7 @@
 #include "gofer/net.h"
 #include "gofer/runtime.h"
 #include "gofer/sync.h"
+#include "gofer/time.h"
 
 namespace http = gofer::http;
 namespace net = gofer::net;
@@ -253,6 +254,74 @@ TEST(RequestClone, OutlivesTheHandlerAndTheNextRequest) {
         EXPECT_EQ(first->body().read(b).err, net::errc::eof);
         EXPECT_EQ(second->path, "/second-and-longer");
         EXPECT_EQ(second->header("X-Tag"), "two");
+        EXPECT_FALSE(c.close());
+        server.stop();
+      },
+      {.procs = 2});
+}
+
+// What clone() guards against, made visible: in ASan builds the bytes a
+// finished request's views point to are poisoned, so a goroutine that reads
+// Request::path after the handler returned dies with a use-after-poison
+// report instead of silently reading whatever the connection read next.
+TEST(RequestViewsDeathTest, ALateReadIsCaughtUnderASan) {
+#if !defined(GOFER_ASAN)
+  GTEST_SKIP() << "the poisoning is in ASan builds only";
+#else
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto late_read = [] {
+    gofer::run(
+        [] {
+          auto views = gofer::make_chan<std::string_view>(1);
+          LoopbackServer server([views](http::ResponseWriter& w, http::Request& r) {
+            views.send(r.path);  // the mistake: a view handed past the handler
+            w.write("ok");
+          });
+          net::Conn c = server.dial();
+          (void)c.write(std::string_view("GET /late-reader HTTP/1.1\r\nHost: a\r\n\r\n"));
+          std::string got;
+          char buf[512];
+          while (got.find("ok") == std::string::npos) {
+            auto [n, err] = c.read(buf);
+            if (err) break;
+            got.append(buf, n);
+          }
+          std::string_view path = views.recv().value;
+          gofer::sleep_for(100ms);  // the server is done with the request by now
+          volatile char first = path[0];
+          (void)first;
+        },
+        {.procs = 2});
+  };
+  EXPECT_DEATH(late_read(), "use-after-poison");
+#endif
+}
+
+// The same connection, read correctly: views used inside the handler, and
+// the next request's bytes (read over the poisoned ones) are whole.
+TEST(RequestViews, KeepAliveRequestsReadOverTheRetiredBytes) {
+  gofer::run(
+      [] {
+        LoopbackServer server([](http::ResponseWriter& w, http::Request& r) {
+          w.write(std::string(r.path) + "|" + std::string(r.header("X-Tag")) + ";");
+        });
+        net::Conn c = server.dial();
+        std::string want;
+        for (int i = 0; i < 5; ++i) {
+          std::string path =
+              "/r" + std::to_string(i) + std::string(static_cast<std::size_t>(i) * 40, 'p');
+          ASSERT_FALSE(c.write("GET " + path + " HTTP/1.1\r\nHost: a\r\nX-Tag: t" +
+                               std::to_string(i) + "\r\n\r\n")
+                           .err);
+          std::string got;
+          char buf[1024];
+          std::string expect = path + "|t" + std::to_string(i) + ";";
+          while (got.find(expect) == std::string::npos) {
+            auto [n, err] = c.read(buf);
+            ASSERT_FALSE(err) << err.message();
+            got.append(buf, n);
+          }
+        }
         EXPECT_FALSE(c.close());
         server.stop();
       },

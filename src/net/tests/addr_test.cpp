@@ -2,7 +2,10 @@
 // the error values listen returns.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <string>
@@ -28,10 +31,14 @@ TEST(Addr, SplitHostPortLikeGo) {
     const char* port;
   };
   const Case ok[] = {
-      {"localhost:http", "localhost", "http"}, {"localhost:80", "localhost", "80"},
-      {"127.0.0.1:0", "127.0.0.1", "0"},     {"[::1]:80", "::1", "80"},
-      {"[fe80::1%lo0]:80", "fe80::1%lo0", "80"}, {":8080", "", "8080"},
-      {"[::]:80", "::", "80"},               {"host:", "host", ""},
+      {"localhost:http", "localhost", "http"},
+      {"localhost:80", "localhost", "80"},
+      {"127.0.0.1:0", "127.0.0.1", "0"},
+      {"[::1]:80", "::1", "80"},
+      {"[fe80::1%lo0]:80", "fe80::1%lo0", "80"},
+      {":8080", "", "8080"},
+      {"[::]:80", "::", "80"},
+      {"host:", "host", ""},
   };
   for (const auto& c : ok) {
     auto [hp, err] = net::split_host_port(c.in);
@@ -39,8 +46,8 @@ TEST(Addr, SplitHostPortLikeGo) {
     EXPECT_EQ(hp.first, c.host) << c.in;
     EXPECT_EQ(hp.second, c.port) << c.in;
   }
-  for (const char* bad : {"golang.org", "127.0.0.1", "[::1]", "::1", "[::1]80", "a:b:c", "[foo:bar]",
-                          "[foo]bar:baz", "[foo]:[bar]:baz", "[::1]:80]", "[::1"}) {
+  for (const char* bad : {"golang.org", "127.0.0.1", "[::1]", "::1", "[::1]80", "a:b:c",
+                          "[foo:bar]", "[foo]bar:baz", "[foo]:[bar]:baz", "[::1]:80]", "[::1"}) {
     EXPECT_EQ(net::split_host_port(bad).err, net::errc::bad_address) << bad;
   }
   EXPECT_EQ(net::join_host_port("::1", "80"), "[::1]:80");
@@ -140,6 +147,33 @@ TEST(Addr, ListenerAndConnAddressesPrintLikeGo) {
 
 // Go: listen on a port in use fails with EADDRINUSE; malformed addresses and
 // unknown networks fail before any syscall.
+// An Addr of a numeric IP (v4 or v6) and port, for the tables below.
+net::Addr ip_addr(const char* ip) {
+  sockaddr_in6 sin6{};
+  sin6.sin6_family = AF_INET6;
+  if (::inet_pton(AF_INET6, ip, &sin6.sin6_addr) == 1)
+    return net::Addr(reinterpret_cast<const sockaddr*>(&sin6), sizeof sin6);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  EXPECT_EQ(::inet_pton(AF_INET, ip, &sin.sin_addr), 1) << ip;
+  return net::Addr(reinterpret_cast<const sockaddr*>(&sin), sizeof sin);
+}
+
+// Go's net.IP.IsLoopback: 127.0.0.0/8 and ::1, an IPv4-mapped 127.x too (a
+// dual-stack listener sees IPv4 clients so); Unix sockets count as local.
+TEST(Addr, IsLoopbackLikeGo) {
+  for (const char* ip : {"127.0.0.1", "127.255.0.9", "::1", "::ffff:127.0.0.1"})
+    EXPECT_TRUE(ip_addr(ip).is_loopback()) << ip;
+  for (const char* ip : {"192.0.2.1", "10.0.0.1", "128.0.0.1", "0.0.0.0", "::", "::2",
+                         "::ffff:10.0.0.1", "fe80::1", "::127.0.0.1"})
+    EXPECT_FALSE(ip_addr(ip).is_loopback()) << ip;
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  EXPECT_TRUE(
+      net::Addr(reinterpret_cast<const sockaddr*>(&sun), sizeof(sa_family_t)).is_loopback());
+  EXPECT_FALSE(net::Addr().is_loopback());
+}
+
 TEST(Addr, ListenErrors) {
   gofer::run([] {
     auto [ln, err] = net::listen("tcp4", "127.0.0.1:0");

@@ -285,6 +285,89 @@ TEST(Select, TimeoutWithAfter) {
   });
 }
 
+// Go's `case v, ok := <-ch:` in a select that a loop switches on: recv_to
+// stores the value and ok only for the case that fired, and the loop can
+// `continue` or leave from inside a case, as in Go.
+TEST(Select, SwitchOnTheIndexWithRecvTo) {
+  gofer::run([] {
+    auto in = make_chan<std::unique_ptr<int>>(4);
+    auto quit = make_chan<int>();
+    auto count = make_chan<int>(1);
+    gofer::go([in] {
+      for (int i = 1; i <= 3; ++i) in.send(std::make_unique<int>(i));
+      in.close();
+    });
+    int sum = 0, loops = 0;
+    bool closed_seen = false;
+    for (;;) {
+      ++loops;
+      std::unique_ptr<int> v;
+      bool ok = true;
+      int other = -7;
+      switch (select(gofer::recv_to(in, v, ok), gofer::recv_to(quit, other))) {
+        case 0:
+          EXPECT_EQ(other, -7);  // the case that did not fire stored nothing
+          if (!ok) {
+            EXPECT_EQ(v, nullptr);  // T() from a closed, drained channel
+            closed_seen = true;
+            break;
+          }
+          sum += *v;
+          continue;
+        case 1:
+          ADD_FAILURE() << "quit never fires";
+          break;
+        default:
+          ADD_FAILURE() << "no such case";
+          break;
+      }
+      break;  // left the loop from a case, as Go's `break Loop` does
+    }
+    EXPECT_TRUE(closed_seen);
+    EXPECT_EQ(sum, 6);
+    EXPECT_EQ(loops, 4);
+
+    // Without ok, on a RecvChan, alongside a default.
+    count.send(41);
+    gofer::RecvChan<int> r = count;
+    int got = 0;
+    EXPECT_EQ(select(gofer::recv_to(r, got), default_case()), 0);
+    EXPECT_EQ(got, 41);
+    EXPECT_EQ(select(gofer::recv_to(r, got), default_case()), 1);
+    EXPECT_EQ(got, 41);
+  });
+}
+
+// Many goroutines each switch on select over a shared channel and a timer,
+// under TSan: what recv_to stores is the receiver's alone once select
+// returns (the value is moved on the receiver's side).
+TEST(Select, RecvToFromManyGoroutines) {
+  gofer::run([] {
+    constexpr int kWorkers = 8, kValues = 400;
+    auto work = make_chan<int>(16);
+    auto sums = make_chan<long>(kWorkers);
+    for (int w = 0; w < kWorkers; ++w) {
+      gofer::go([work, sums] {
+        long sum = 0;
+        for (;;) {
+          int v = 0;
+          bool ok = false;
+          int idx = select(gofer::recv_to(work, v, ok),
+                           recv_case(gofer::after(std::chrono::seconds(30))));
+          if (idx == 1 || !ok) break;
+          sum += v;
+        }
+        sums.send(sum);
+      });
+    }
+    for (int i = 1; i <= kValues; ++i) work.send(i);
+    work.close();
+    long total = 0;
+    for (int w = 0; w < kWorkers; ++w) total += sums.recv().value;
+    EXPECT_EQ(total, static_cast<long>(kValues) * (kValues + 1) / 2);
+  });
+}
+
 // reflect.Select: a run-time list of cases; the index is the position in it.
 TEST(Select, DynamicSelect) {
   gofer::run([] {
