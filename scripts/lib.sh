@@ -25,15 +25,16 @@ ensure_packages() {
 # page's charting library (uPlot) from the npm registry and embeds it
 # (src/debug/web); nlohmann-json3-dev: `gofer top` reads the server's JSON.
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost-context-dev libfmt-dev libcli11-dev libssl-dev
-                nodejs npm nlohmann-json3-dev)
+                libnghttp2-dev nodejs npm nlohmann-json3-dev)
 # chromium: the browser test of /debug/gofer (tests/browser);
 # golang-go: the URL differential test compares gofer::url with Go's net/url;
 # openssl: the s_client/s_server peers of the tls tests, and test certificates;
-# curl: the HTTPS client of the server tests;
+# curl: the HTTPS (and h2, h2c) client of the server tests;
+# python3-h2: the frame-level HTTP/2 peer of the h2 abuse tests;
 # systemd: systemd-socket-activate, which hands gofer serve its socket as a
 # socket unit does (apps/gofer/tests/serve_test.cpp);
 # dpkg-dev: dpkg-shlibdeps, which cpack uses for the gofer package's
 # Depends (tests/install/run-consumer).
 TEST_PACKAGES=(libgtest-dev libgmock-dev libhttp-parser-dev clang libclang-rt-14-dev golang-go openssl curl chromium
-               systemd dpkg-dev)
+               systemd dpkg-dev python3-h2)
 BENCH_PACKAGES=(libbenchmark-dev golang-go wrk nginx-light h2o)
