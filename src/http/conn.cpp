@@ -263,9 +263,15 @@ ServedConn::End ServedConn::serve() {
         return End::closed;
       case Next::parked:
         return End::parked;
-      case Next::h2:
-        h2::serve(*this, rbuf.received());
+      case Next::h2: {
+        // The preface's bytes move out, and the HTTP/1 buffers go back to
+        // their pools for the connection's life.
+        std::string preface(rbuf.received());
+        rbuf.release();
+        response.release_buffers();
+        h2::serve(*this, preface);
         return End::closed;
+      }
     }
     if (!serve_request(head, framing, last_request_end)) return End::closed;
   }

@@ -112,7 +112,7 @@ TEST(ServeTls, ServesTheSiteOverH2AndH2c) {
 
 // The access log names the client of an HTTPS request as of a plain one
 // (Combined Log Format: the peer's address first); curl's request came over
-// h2, its line says HTTP/2.0 and the body's 14 bytes ("Hello, World!\n").
+// h2, its line says HTTP/2.0 and the body's 13 bytes ("Hello, World!").
 TEST(ServeTls, AccessLogNamesTheClientOfAnHttpsRequest) {
   Process gofer({gofer_bin(), "serve", "--addr", "127.0.0.1:0", "--procs", "1", "--tls-self-signed",
                  "--access-log", "-"});
@@ -123,7 +123,7 @@ TEST(ServeTls, AccessLogNamesTheClientOfAnHttpsRequest) {
   EXPECT_NE(out.find("Hello, World!"), std::string::npos) << out;
   EXPECT_TRUE(gofer.wait_for("\"GET /hello HTTP/2.0\" 200", 10s)) << gofer.output();
   EXPECT_TRUE(std::regex_search(
-      gofer.output(), std::regex("\n127\\.0\\.0\\.1 - - \\[[^\n]*\"GET /hello HTTP/2.0\" 200 14 ")))
+      gofer.output(), std::regex("\n127\\.0\\.0\\.1 - - \\[[^\n]*\"GET /hello HTTP/2.0\" 200 13 ")))
       << gofer.output();
 }
 

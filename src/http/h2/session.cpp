@@ -249,7 +249,7 @@ void Session::start_stream(Stream& s) {
     s.out_eof = true;
     s.handler_done = true;
     s.handler_done_seen = true;
-    submit_response(s);
+    submit_response(s, /*no_body=*/false);
     return;
   }
   ServerState& st = *conn.server;
@@ -294,9 +294,10 @@ void Session::start_stream(Stream& s) {
   });
 }
 
-void Session::submit_response(Stream& s) {
+void Session::submit_response(Stream& s, bool no_body) {
   // Called with the response frozen (headers_ready); the fields are the
-  // handler's no more.
+  // handler's no more. `no_body` (HEAD, 204, 304, or an empty body that
+  // has ended): the HEADERS frame ends the stream.
   std::vector<nghttp2_nv> nva;
   std::string status = std::to_string(s.status);
   auto nv = [](std::string_view n, std::string_view v) {
@@ -307,9 +308,6 @@ void Session::submit_response(Stream& s) {
   nva.reserve(s.response_fields.size() + 1);
   nva.push_back(nv(":status", status));
   for (const auto& [n, v] : s.response_fields) nva.push_back(nv(n, v));
-  // Without a body (HEAD, 204, 304, or an empty one that has ended) the
-  // HEADERS frame ends the stream.
-  bool no_body = s.out_eof && s.out.size() == s.out_off;
   nghttp2_data_provider provider{};
   provider.source.ptr = &s;
   provider.read_callback = read_response;
@@ -348,7 +346,7 @@ void Session::handle_pending() {
   for (auto& sp : batch) {
     Stream& s = *sp;
     std::size_t consumed = 0;
-    bool headers_ready = false, handler_done = false, aborted = false;
+    bool headers_ready = false, handler_done = false, aborted = false, no_body = false;
     {
       std::lock_guard lock(mu);
       aborted = s.aborted;
@@ -357,13 +355,14 @@ void Session::handle_pending() {
       s.unacked -= consumed;
       headers_ready = s.headers_ready;
       handler_done = s.handler_done;
+      no_body = s.out_eof && s.out.size() == s.out_off;
     }
     if (!s.closed) {
       if (consumed > 0) (void)nghttp2_session_consume(session_, s.id, consumed);
       if (aborted) {
         (void)nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
       } else if (headers_ready && !s.response_submitted) {
-        submit_response(s);
+        submit_response(s, no_body);
       } else if (s.response_submitted) {
         (void)nghttp2_session_resume_data(session_, s.id);
       }

@@ -100,7 +100,7 @@ class Session {
   // What handlers reported: bytes read (WINDOW_UPDATE), response headers,
   // more response bytes, handler done.
   void handle_pending();
-  void submit_response(Stream& s);
+  void submit_response(Stream& s, bool no_body);
   // Hands bytes read to nghttp2; false on a connection error (a GOAWAY
   // is then queued).
   [[nodiscard]] bool receive(std::string_view bytes);
