@@ -406,6 +406,12 @@ bool Session::flush() {
     if (n < 0) return false;
     if (n > 0) wbuf_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
     if (wbuf_.size() >= kWriteBatch || (n == 0 && !wbuf_.empty())) {
+      // A peer that stops reading parks this write; Server::write_timeout,
+      // when set, bounds each one (then the connection ends), and shutdown's
+      // deadline closes it otherwise.
+      if (auto t = conn.server->write_timeout; t.count() > 0) {
+        (void)conn.io().set_write_deadline(net::Clock::now() + t);
+      }
       auto [written, err] = conn.io().write(wbuf_);
       conn.server->bytes_written.fetch_add(written, std::memory_order_relaxed);
       wbuf_.clear();

@@ -130,6 +130,25 @@ std::string run_peer(const std::string& scenario, const H2Server& srv, int& stat
   return out;
 }
 
+// What curl prints of GET / over `proto_flag` (--http2, --http1.1,
+// --http2-prior-knowledge), then " v" and the HTTP version it used; https
+// with the test CA for a TLS server.
+std::string curl_get(const H2Server& srv, bool with_tls, const std::string& proto_flag) {
+  std::string port = srv.port();
+  std::vector<std::string> argv = {"curl",     "-sS", "--max-time",       "20",
+                                   proto_flag, "-w",  " v%{http_version}"};
+  if (with_tls) {
+    for (std::string a : {"--cacert", Pki::get().ca_file.c_str(), "--resolve"}) argv.push_back(a);
+    argv.push_back("localhost:" + port + ":127.0.0.1");
+    argv.push_back("https://localhost:" + port + "/");
+  } else {
+    argv.push_back("http://127.0.0.1:" + port + "/");
+  }
+  Process curl(argv);
+  EXPECT_TRUE(curl.started());
+  return curl.wait_exit(30s);
+}
+
 // One python scenario that must pass, against a server set by `adjust`.
 void expect_peer_ok(const std::string& scenario,
                     const std::function<void(http::Server&)>& adjust = {},
@@ -158,9 +177,7 @@ TEST(H2Server, CurlH2cPriorKnowledge) {
       [] {
         H2Server srv;
         srv.start();
-        Process curl({"curl", "-sS", "--max-time", "20", "--http2-prior-knowledge", "-w",
-                      " v%{http_version}", "http://127.0.0.1:" + srv.port() + "/"});
-        EXPECT_EQ(curl.wait_exit(30s), "HTTP/2.0 alpn=none v2");
+        EXPECT_EQ(curl_get(srv, false, "--http2-prior-knowledge"), "HTTP/2.0 alpn=none v2");
         EXPECT_FALSE(srv.stop());
       },
       {.procs = 2});
@@ -169,16 +186,11 @@ TEST(H2Server, CurlH2cPriorKnowledge) {
 // RFC 9113 §3.2 and Go's ServeTLS: ALPN picks h2 when the client offers it;
 // the handler sees HTTP/2.0 and r.tls's ALPN result.
 TEST(H2Server, CurlH2OverTlsWithAlpn) {
-  const Pki& pki = Pki::get();
   gofer::run(
       [&] {
         H2Server srv(/*with_tls=*/true);
         srv.start();
-        std::string port = srv.port();
-        Process curl({"curl", "-sS", "--max-time", "20", "--http2", "--cacert", pki.ca_file,
-                      "--resolve", "localhost:" + port + ":127.0.0.1", "-w", " v%{http_version}",
-                      "https://localhost:" + port + "/"});
-        EXPECT_EQ(curl.wait_exit(30s), "HTTP/2.0 alpn=h2 v2");
+        EXPECT_EQ(curl_get(srv, true, "--http2"), "HTTP/2.0 alpn=h2 v2");
         EXPECT_FALSE(srv.stop());
       },
       {.procs = 2});
@@ -187,43 +199,48 @@ TEST(H2Server, CurlH2OverTlsWithAlpn) {
 // ALPN falls back to http/1.1 for a client that offers only it, and the
 // plaintext port still serves HTTP/1.1 next to h2c.
 TEST(H2Server, Http11StillServedOnBothListeners) {
-  const Pki& pki = Pki::get();
   gofer::run(
       [&] {
         H2Server tls_srv(/*with_tls=*/true);
         tls_srv.start();
-        std::string port = tls_srv.port();
-        Process curl({"curl", "-sS", "--max-time", "20", "--http1.1", "--cacert", pki.ca_file,
-                      "--resolve", "localhost:" + port + ":127.0.0.1",
-                      "https://localhost:" + port + "/"});
-        EXPECT_EQ(curl.wait_exit(30s), "HTTP/1.1 alpn=http/1.1");
+        EXPECT_EQ(curl_get(tls_srv, true, "--http1.1"), "HTTP/1.1 alpn=http/1.1 v1.1");
         EXPECT_FALSE(tls_srv.stop());
 
         H2Server plain;
         plain.start();
-        Process curl1(
-            {"curl", "-sS", "--max-time", "20", "http://127.0.0.1:" + plain.port() + "/"});
-        EXPECT_EQ(curl1.wait_exit(30s), "HTTP/1.1 alpn=none");
+        EXPECT_EQ(curl_get(plain, false, "--http1.1"), "HTTP/1.1 alpn=none v1.1");
         EXPECT_FALSE(plain.stop());
       },
       {.procs = 2});
 }
 
-// With http2 off, a TLS listener offers only http/1.1 (curl --http2 falls
-// back) and the preface on a plaintext one is not HTTP/1.1: 4xx/5xx.
+// With http2 off (Go's Protocols without HTTP/2), a TLS listener offers
+// only http/1.1 (curl --http2 falls back), and the preface on a plaintext
+// one is an HTTP/1.1 request the parser refuses (a 4xx/5xx, then close).
 TEST(H2Server, Http2OffOffersOnlyHttp11) {
-  const Pki& pki = Pki::get();
   gofer::run(
       [&] {
         H2Server srv(/*with_tls=*/true);
         srv.server.http2 = false;
         srv.start();
-        std::string port = srv.port();
-        Process curl({"curl", "-sS", "--max-time", "20", "--http2", "--cacert", pki.ca_file,
-                      "--resolve", "localhost:" + port + ":127.0.0.1",
-                      "https://localhost:" + port + "/"});
-        EXPECT_EQ(curl.wait_exit(30s), "HTTP/1.1 alpn=http/1.1");
+        EXPECT_EQ(curl_get(srv, true, "--http2"), "HTTP/1.1 alpn=http/1.1 v1.1");
         EXPECT_FALSE(srv.stop());
+
+        H2Server plain;
+        plain.server.http2 = false;
+        plain.start();
+        auto [c, err] = net::dial("tcp4", "127.0.0.1:" + plain.port());
+        ASSERT_FALSE(err) << err.message();
+        EXPECT_FALSE(c.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").err);
+        std::string got;
+        char buf[1024];
+        for (;;) {
+          auto [n, rerr] = c.read(buf);
+          got.append(buf, n);
+          if (rerr) break;
+        }
+        EXPECT_TRUE(got.starts_with("HTTP/1.1 4") || got.starts_with("HTTP/1.1 5")) << got;
+        EXPECT_FALSE(plain.stop());
       },
       {.procs = 2});
 }
