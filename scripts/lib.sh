@@ -37,4 +37,4 @@ BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost-context-dev libfmt-dev
 # Depends (tests/install/run-consumer).
 TEST_PACKAGES=(libgtest-dev libgmock-dev libhttp-parser-dev clang libclang-rt-14-dev golang-go openssl curl chromium
                systemd dpkg-dev python3-h2)
-BENCH_PACKAGES=(libbenchmark-dev golang-go wrk nginx-light h2o)
+BENCH_PACKAGES=(libbenchmark-dev golang-go wrk nginx-light h2o nghttp2-client)
