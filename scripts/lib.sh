@@ -34,7 +34,9 @@ BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost-context-dev libfmt-dev
 # systemd: systemd-socket-activate, which hands gofer serve its socket as a
 # socket unit does (apps/gofer/tests/serve_test.cpp);
 # dpkg-dev: dpkg-shlibdeps, which cpack uses for the gofer package's
-# Depends (tests/install/run-consumer).
+# Depends (tests/install/run-consumer);
+# haproxy, wrk: the load balancer and the load of tests/deploy/run-zero-downtime;
+# logrotate: tests/deploy/run-logrotate runs deploy/logrotate/gofer.
 TEST_PACKAGES=(libgtest-dev libgmock-dev libhttp-parser-dev clang libclang-rt-14-dev golang-go openssl curl chromium
-               systemd dpkg-dev python3-h2)
+               systemd dpkg-dev haproxy wrk logrotate python3-h2)
 BENCH_PACKAGES=(libbenchmark-dev golang-go wrk nginx-light h2o nghttp2-client)

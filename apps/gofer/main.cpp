@@ -265,6 +265,12 @@ int serve(const ServeFlags& flags, const gofer::app::Program& program) {
         explainer.wait();
         relay.stop();
         if (serve_failed.load()) exit_code = 1;
+        // Lines the log could not keep (its buffer full while the disk
+        // lagged, or a failed write): said once, at the end, not per line.
+        if (access_log && (access_log->dropped() > 0 || access_log->write_errors() > 0)) {
+          fmt::print(stderr, "gofer: access log {}: {} lines dropped, {} failed writes\n",
+                     flags.access_log, access_log->dropped(), access_log->write_errors());
+        }
       },
       {.procs = flags.procs});
   return exit_code;

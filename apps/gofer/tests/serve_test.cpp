@@ -12,7 +12,9 @@
 // The test process is a child subreaper (prctl): a process started by an
 // upgrade outlives its parent and comes to us, so we can stop it by PID.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -484,6 +486,38 @@ TEST(Serve, AccessLogReopenThatFailsKeepsServingAndLoggingToTheOldFile) {
   EXPECT_EQ(get(port, "/hello").status, 200);
   std::string old = wait_lines(dir.path / "gone" / "access.log", 1);
   EXPECT_NE(old.find("\"GET /hello HTTP/1.1\" 200 13"), std::string::npos) << old;
+}
+
+TEST(Serve, AccessLogThatCannotKeepUpDropsLinesAndSaysHowManyAtExit) {
+  // The log is a FIFO the test does not read yet, as a disk that stopped:
+  // requests are still answered (no goroutine waits for the log), the lines
+  // beyond the log's buffer are dropped, and the count is one line at exit.
+  TempDir dir;
+  fs::path fifo = dir.path / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);  // lets gofer's open(2) succeed
+  ASSERT_GE(reader, 0);
+  Process p(serve_args({"--access-log", fifo.string()}));
+  int port = p.port();
+  ASSERT_NE(port, 0) << p.output();
+  // ~4 KiB lines: 600 of them are twice the pipe and the log's 1 MiB buffer.
+  Client c(port);
+  std::string path = "/hello?" + std::string(4000, 'q');
+  for (int i = 0; i < 600; ++i) ASSERT_EQ(c.get(path).status, 200) << i;
+  p.signal(SIGTERM);
+  auto m = p.wait_output(R"(access log [^:]+: (\d+) lines dropped, 0 failed writes\n)");
+  ASSERT_TRUE(m) << p.output();
+  EXPECT_GT(std::stoi((*m)[1]), 0);
+  // Let the writer finish what it kept: gofer then exits.
+  std::thread drain([&] {
+    char buf[65536];
+    pollfd pfd{reader, POLLIN, 0};
+    while (::poll(&pfd, 1, 20000) == 1 && ::read(reader, buf, sizeof buf) > 0) {
+    }
+  });
+  EXPECT_EQ(p.wait_exit(), 0) << p.output();
+  drain.join();
+  ::close(reader);
 }
 
 // --- listening sockets from outside ------------------------------------------

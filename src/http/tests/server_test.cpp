@@ -20,6 +20,7 @@
 #include "gofer/signal.h"
 #include "gofer/sync.h"
 #include "gofer/time.h"
+#include "roundtrip.h"
 #include "runtime/park.h"
 #include "runtime/trace.h"
 
@@ -83,24 +84,7 @@ void with_server(http::Handler handler, F&& body, http::Server* configure = null
       {.procs = 2});
 }
 
-// Sends raw bytes and reads until the server closes or `until` is seen.
-std::string roundtrip(const std::string& addr, std::string_view request,
-                      std::string_view until = {}) {
-  auto [c, err] = net::dial("tcp", addr, 2s);
-  EXPECT_FALSE(err) << err.message();
-  if (err) return {};
-  EXPECT_FALSE(c.set_deadline(net::Clock::now() + 5s));
-  EXPECT_FALSE(c.write(request).err);
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    if (!until.empty() && out.find(until) != std::string::npos) break;
-    auto [n, rerr] = c.read(buf);
-    out.append(buf, n);
-    if (rerr) break;
-  }
-  return out;
-}
+using gofer::http::test_support::roundtrip;
 
 void hello(http::ResponseWriter& w, http::Request&) {
   w.write("Hello, World!");
