@@ -25,11 +25,12 @@ ensure_packages() {
 # page's charting library (uPlot) from the npm registry and embeds it
 # (src/debug/web); nlohmann-json3-dev: `gofer top` reads the server's JSON.
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost-context-dev libfmt-dev libcli11-dev libssl-dev
-                nodejs npm nlohmann-json3-dev)
+                libnghttp2-dev nodejs npm nlohmann-json3-dev)
 # chromium: the browser test of /debug/gofer (tests/browser);
 # golang-go: the URL differential test compares gofer::url with Go's net/url;
 # openssl: the s_client/s_server peers of the tls tests, and test certificates;
-# curl: the HTTPS client of the server tests;
+# curl: the HTTPS (and h2, h2c) client of the server tests;
+# python3-h2: the frame-level HTTP/2 peer of the h2 abuse tests;
 # systemd: systemd-socket-activate, which hands gofer serve its socket as a
 # socket unit does (apps/gofer/tests/serve_test.cpp);
 # dpkg-dev: dpkg-shlibdeps, which cpack uses for the gofer package's
@@ -37,5 +38,5 @@ BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost-context-dev libfmt-dev
 # haproxy, wrk: the load balancer and the load of tests/deploy/run-zero-downtime;
 # logrotate: tests/deploy/run-logrotate runs deploy/logrotate/gofer.
 TEST_PACKAGES=(libgtest-dev libgmock-dev libhttp-parser-dev clang libclang-rt-14-dev golang-go openssl curl chromium
-               systemd dpkg-dev haproxy wrk logrotate)
-BENCH_PACKAGES=(libbenchmark-dev golang-go wrk nginx-light h2o)
+               systemd dpkg-dev haproxy wrk logrotate python3-h2)
+BENCH_PACKAGES=(libbenchmark-dev golang-go wrk nginx-light h2o nghttp2-client)

@@ -9,6 +9,7 @@
 
 #include "gofer/http/access_log.h"
 #include "gofer/runtime.h"
+#include "http/h2/session.h"
 #include "http/server_state.h"
 #include "http/trace_kinds.h"
 #include "runtime/park.h"
@@ -34,8 +35,8 @@ net::Deadline deadline_after(std::chrono::nanoseconds timeout) {
   return timeout.count() > 0 ? net::Clock::now() + timeout : net::Deadline{};
 }
 
-// Splits the request-target into path and query (RFC 9112 §3.2). An
-// absolute-form target ("http://host/path") yields its path and authority.
+}  // namespace
+
 void split_target(std::string_view target, Request& r) {
   std::string_view rest = target;
   if (!rest.empty() && rest[0] != '/' && rest != "*") {
@@ -51,8 +52,6 @@ void split_target(std::string_view target, Request& r) {
   r.path = rest.substr(0, q);
   r.raw_query = q == std::string_view::npos ? std::string_view{} : rest.substr(q + 1);
 }
-
-}  // namespace
 
 ServedConn::ServedConn(std::shared_ptr<ServerState> s, net::Conn c,
                        std::shared_ptr<const tls::ServerConfig> tls_config)
@@ -243,6 +242,12 @@ ServedConn::End ServedConn::serve() {
     // one: it has no request to finish.
     idle.store(true, std::memory_order_relaxed);
     if (!handshake()) return End::closed;
+    if (tls_state_.negotiated_protocol == "h2") {
+      // ALPN chose HTTP/2 (RFC 9113 §3.2): the connection speaks nothing else.
+      idle.store(false, std::memory_order_relaxed);
+      h2::serve(*this, {});
+      return End::closed;
+    }
   }
   net::Deadline last_request_end{};  // when this call's last request ended
   for (;;) {
@@ -258,6 +263,15 @@ ServedConn::End ServedConn::serve() {
         return End::closed;
       case Next::parked:
         return End::parked;
+      case Next::h2: {
+        // The preface's bytes move out, and the HTTP/1 buffers go back to
+        // their pools for the connection's life.
+        std::string preface(rbuf.received());
+        rbuf.release();
+        response.release_buffers();
+        h2::serve(*this, preface);
+        return End::closed;
+      }
     }
     if (!serve_request(head, framing, last_request_end)) return End::closed;
     // The request's views die here (a closed connection's buffer goes
@@ -335,6 +349,21 @@ ServedConn::Next ServedConn::read_request(RequestHead& head, Framing& framing,
   // no timer update.
   bool header_deadline_set = false;
   for (;;) {
+    if (requests == 0 && rbuf.len() > 0 && !tls_conn && server->http2) {
+      // The first bytes of a plaintext connection may be HTTP/2's preface.
+      std::string_view got = rbuf.received();
+      std::string_view preface = h2::kClientPreface;
+      if (got.substr(0, preface.size()) == preface.substr(0, got.size())) {
+        if (got.size() >= preface.size()) {
+          idle.store(false, std::memory_order_relaxed);
+          return Next::h2;
+        }
+        auto [n, err] = io().read(rbuf.free_space());
+        rbuf.commit(n);
+        if (err) return Next::closed;
+        continue;
+      }
+    }
     if (rbuf.len() > 0) {
       parsed = parse_request_head(rbuf.received(), head, rbuf.header_slots(), limits, scan);
       if (parsed.status != ParseStatus::incomplete) break;

@@ -153,6 +153,11 @@ struct ServedConn final : RequestContextSource {
 
   // Where every socket operation goes.
   ConnIO& io() noexcept { return *io_; }
+  const net::Addr& remote_addr() const noexcept { return remote_addr_; }
+  // What the TLS handshake negotiated; null on a plain connection.
+  const tls::ConnectionState* tls_state() const noexcept {
+    return tls_conn ? &tls_state_ : nullptr;
+  }
   // Grows the read buffer, moving the Request's views (and the parsed
   // head's) along with the bytes.
   [[nodiscard]] Error grow_read_buffer();
@@ -175,8 +180,9 @@ struct ServedConn final : RequestContextSource {
   std::uint64_t requests = 0;
 
  private:
-  // What became of the wait for a request.
-  enum class Next { request, closed, parked };
+  // What became of the wait for a request. `h2`: the bytes read are an
+  // HTTP/2 client preface (h2c with prior knowledge, RFC 9113 §3.3).
+  enum class Next { request, closed, parked, h2 };
   // Waits for the next request's head and parses it: `request` with `head`
   // and `framing` set; `closed` when the connection ends without one (after
   // answering a malformed head); `parked` when it stayed idle.
@@ -255,6 +261,10 @@ struct ServedConn final : RequestContextSource {
   std::size_t watch_bytes_ = 0;
   bool watch_ended_conn_ = false;  // it saw EOF or an error
 };
+
+// Splits the request-target into path and query (RFC 9112 §3.2). An
+// absolute-form target ("http://host/path") yields its path and authority.
+void split_target(std::string_view target, Request& r);
 
 // Writes a response to a request the server could not parse, then the
 // caller closes the connection.

@@ -69,7 +69,9 @@ std::string Request::query(std::string_view key) const {
   return {};
 }
 
-std::string Request::decoded_path() const { return unescape(path, false); }
+std::string Request::decoded_path() const {
+  return unescape(path, false);
+}
 
 std::string_view Request::path_value(std::string_view name) const {
   for (const auto& [k, v] : path_values_) {
@@ -93,6 +95,7 @@ const Context& Request::context() const {
 }
 
 std::string_view Request::proto() const noexcept {
+  if (proto_major == 2) return "HTTP/2.0";
   if (proto_major == 1 && proto_minor == 0) return "HTTP/1.0";
   return "HTTP/1.1";
 }

@@ -98,7 +98,11 @@ tls::LoadResult<std::shared_ptr<tls::ServerConfig>> Server::load_tls_config(
     // Go's ServeTLS: the files' pair comes first (the default certificate).
     config.certificates.insert(config.certificates.begin(), std::move(cert));
   }
-  if (config.next_protos.empty()) config.next_protos = {"http/1.1"};
+  if (config.next_protos.empty()) {
+    // As Go: HTTP/2 preferred when the client offers it (RFC 9113 §3.2).
+    config.next_protos =
+        http2 ? std::vector<std::string>{"h2", "http/1.1"} : std::vector<std::string>{"http/1.1"};
+  }
   return tls::ServerConfig::load(config);
 }
 
@@ -158,6 +162,7 @@ Error Server::serve_conns(net::Listener& listener, std::shared_ptr<tls::ServerCo
       s->idle_timeout = idle_timeout;
       s->idle_park_after = idle_park_after;
       s->max_header_bytes = max_header_bytes;
+      s->http2 = http2;
       s->shutdown_idle_wait = shutdown_idle_wait;
       s->access_log = access_log;
       auto [ctx, cancel] = with_cancel(background());

@@ -20,6 +20,7 @@ struct ServerState {
   std::chrono::nanoseconds read_header_timeout{0}, read_timeout{0}, write_timeout{0},
       idle_timeout{0}, idle_park_after{0};
   std::size_t max_header_bytes = 1 << 20;
+  bool http2 = true;  // h2c prior knowledge on plaintext listeners
   std::chrono::nanoseconds shutdown_idle_wait{0};
   std::shared_ptr<AccessLog> access_log;
   // When shutdown() began plus shutdown_idle_wait (nanotime): until then an

@@ -1,5 +1,5 @@
 // `gofer serve` over HTTPS as a user runs it: --tls-self-signed prints the
-// certificate's fingerprint and curl reaches the site over TLS;
+// certificate's fingerprint and curl reaches the site over TLS (and h2);
 // --tls-cert/--tls-key serve a key pair that SIGHUP reloads from the same
 // files (new handshakes see the new certificate); a pair that does not load
 // is a one-line error and exit 1. Certificates are made here with the
@@ -77,11 +77,42 @@ TEST(ServeTls, SelfSignedPrintsItsFingerprintAndServesTheSite) {
       << gofer.output();
   std::string out = curl(port, "/hello");
   EXPECT_NE(out.find("Hello, World!"), std::string::npos) << out;
-  EXPECT_NE(out.find("ALPN: server accepted http/1.1"), std::string::npos) << out;
+  // As Go's server, HTTP/2 is preferred when the client offers it.
+  EXPECT_NE(out.find("ALPN: server accepted h2"), std::string::npos) << out;
+}
+
+// HTTP/2 (RFC 9113) from `gofer serve` as a user gets it: curl --http2 over
+// TLS (ALPN h2) and, on a plaintext listener, curl --http2-prior-knowledge
+// (h2c) both get the site over HTTP/2.
+TEST(ServeTls, ServesTheSiteOverH2AndH2c) {
+  Process tls_gofer(
+      {gofer_bin(), "serve", "--addr", "127.0.0.1:0", "--procs", "1", "--tls-self-signed"});
+  ASSERT_TRUE(tls_gofer.started());
+  int port = served_port(tls_gofer);
+  ASSERT_NE(port, 0) << tls_gofer.output();
+  Process h2({"curl", "-sSk", "--http2", "--max-time", "20", "-w", "\nhttp_version=%{http_version}",
+              "https://127.0.0.1:" + std::to_string(port) + "/hello"});
+  std::string out = h2.wait_exit(30s);
+  EXPECT_NE(out.find("Hello, World!"), std::string::npos) << out;
+  EXPECT_NE(out.find("http_version=2"), std::string::npos) << out;
+
+  Process plain_gofer({gofer_bin(), "serve", "--addr", "127.0.0.1:0", "--procs", "1"});
+  ASSERT_TRUE(plain_gofer.started());
+  ASSERT_TRUE(plain_gofer.wait_for("(procs", 20s)) << plain_gofer.output();
+  std::smatch m;
+  std::string printed = plain_gofer.output();
+  ASSERT_TRUE(std::regex_search(printed, m, std::regex(R"(serving http://127\.0\.0\.1:(\d+))")))
+      << printed;
+  Process h2c({"curl", "-sS", "--http2-prior-knowledge", "--max-time", "20", "-w",
+               "\nhttp_version=%{http_version}", "http://127.0.0.1:" + m[1].str() + "/hello"});
+  out = h2c.wait_exit(30s);
+  EXPECT_NE(out.find("Hello, World!"), std::string::npos) << out;
+  EXPECT_NE(out.find("http_version=2"), std::string::npos) << out;
 }
 
 // The access log names the client of an HTTPS request as of a plain one
-// (Combined Log Format: the peer's address first).
+// (Combined Log Format: the peer's address first); curl's request came over
+// h2, its line says HTTP/2.0 and the body's 13 bytes ("Hello, World!").
 TEST(ServeTls, AccessLogNamesTheClientOfAnHttpsRequest) {
   Process gofer({gofer_bin(), "serve", "--addr", "127.0.0.1:0", "--procs", "1", "--tls-self-signed",
                  "--access-log", "-"});
@@ -90,9 +121,9 @@ TEST(ServeTls, AccessLogNamesTheClientOfAnHttpsRequest) {
   ASSERT_NE(port, 0) << gofer.output();
   std::string out = curl(port, "/hello");
   EXPECT_NE(out.find("Hello, World!"), std::string::npos) << out;
-  EXPECT_TRUE(gofer.wait_for("\"GET /hello HTTP/1.1\" 200", 10s)) << gofer.output();
+  EXPECT_TRUE(gofer.wait_for("\"GET /hello HTTP/2.0\" 200", 10s)) << gofer.output();
   EXPECT_TRUE(std::regex_search(
-      gofer.output(), std::regex("\n127\\.0\\.0\\.1 - - \\[[^\n]*\"GET /hello HTTP/1.1\" 200")))
+      gofer.output(), std::regex("\n127\\.0\\.0\\.1 - - \\[[^\n]*\"GET /hello HTTP/2.0\" 200 13 ")))
       << gofer.output();
 }
 

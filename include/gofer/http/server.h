@@ -478,6 +478,12 @@ class Server {
   // trip through the poller. 0: never park.
   std::chrono::nanoseconds idle_park_after = std::chrono::milliseconds(250);
   std::size_t max_header_bytes = 1 << 20;
+  // HTTP/2 (RFC 9113) with the same handlers: offered by ALPN on TLS
+  // listeners ("h2" before "http/1.1" when tls_config.next_protos is
+  // empty, as Go does), and on plaintext listeners to a client that opens
+  // with HTTP/2's preface (h2c with prior knowledge, RFC 9113 §3.3).
+  // r.proto() says "HTTP/2.0". false: HTTP/1.x only.
+  bool http2 = true;
   // On shutdown(), a connection idle between requests may still send one
   // more request within this long; it is answered with "Connection: close"
   // and the connection ends, as does one that sends nothing. A keep-alive
@@ -496,7 +502,8 @@ class Server {
 
   // HTTPS (Go's TLSConfig): certificates chosen by SNI, versions, cipher
   // suites, ALPN, session tickets, client certificates. serve_tls and
-  // listen_and_serve_tls load it; empty next_protos means {"http/1.1"}.
+  // listen_and_serve_tls load it; empty next_protos means {"h2",
+  // "http/1.1"} ({"http/1.1"} without http2).
   tls::Config tls_config;
 
   // Listens on addr ("tcp") and serves until shutdown() or close().
