@@ -43,3 +43,20 @@ function(gofer_layer_private_includes target layer)
   # inside the runtime.
   target_include_directories(${target} BEFORE PRIVATE ${dir})
 endfunction()
+
+# Declares `target` a layer library of the public API: the public headers
+# (include/gofer/…, and the generated include/gofer/version.h) from the
+# source and build trees, or from the install prefix once installed; C++20
+# for whoever compiles against them; and the name a consumer links,
+# gofer::<name> — the same from find_package(gofer) and from
+# add_subdirectory. The layer's private directory and the runtime's upward
+# API stay build-tree paths that no installed target carries.
+function(gofer_public_layer target name)
+  target_include_directories(${target} PUBLIC
+    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+    $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  target_compile_features(${target} PUBLIC cxx_std_20)
+  set_target_properties(${target} PROPERTIES EXPORT_NAME ${name} OUTPUT_NAME gofer_${name})
+  add_library(gofer::${name} ALIAS ${target})
+endfunction()

@@ -29,6 +29,11 @@ BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost-context-dev libfmt-dev
 # chromium: the browser test of /debug/gofer (tests/browser);
 # golang-go: the URL differential test compares gofer::url with Go's net/url;
 # openssl: the s_client/s_server peers of the tls tests, and test certificates;
-# curl: the HTTPS client of the server tests.
-TEST_PACKAGES=(libgtest-dev libgmock-dev libhttp-parser-dev clang libclang-rt-14-dev golang-go openssl curl chromium)
+# curl: the HTTPS client of the server tests;
+# systemd: systemd-socket-activate, which hands gofer serve its socket as a
+# socket unit does (apps/gofer/tests/serve_test.cpp);
+# dpkg-dev: dpkg-shlibdeps, which cpack uses for the gofer package's
+# Depends (tests/install/run-consumer).
+TEST_PACKAGES=(libgtest-dev libgmock-dev libhttp-parser-dev clang libclang-rt-14-dev golang-go openssl curl chromium
+               systemd dpkg-dev)
 BENCH_PACKAGES=(libbenchmark-dev golang-go wrk nginx-light h2o)

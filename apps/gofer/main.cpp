@@ -8,19 +8,27 @@
 #include <atomic>
 #include <cstdio>
 #include <optional>
-#include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "activation.h"
 #include "gofer/debug.h"
+#include "gofer/http/access_log.h"
+#include "gofer/http/health.h"
 #include "gofer/http/server.h"
 #include "gofer/runtime.h"
 #include "gofer/sync.h"
 #include "gofer/time.h"
 #include "gofer/tls.h"
+#include "gofer/version.h"
+#include "lifecycle.h"
+#include "sd_notify.h"
+#include "signals.h"
 #include "site.h"
 #include "top.h"
+#include "upgrade.h"
 
 namespace {
 
@@ -28,15 +36,25 @@ struct ServeFlags {
   std::string addr = "127.0.0.1:8080";
   std::string root;
   int procs = 0;
-  int grace_seconds = 10;
+  double grace_seconds = 10;
+  double drain_delay_seconds = 0;
+  double upgrade_timeout_seconds = 60;
   bool no_debug = false;
   bool debug_public = false;
+  bool no_health = false;
+  bool reuseport = false;
   bool explain = false;
   std::uint32_t explain_sample = 1;
+  std::string access_log;  // a path, "-" for standard output, empty for none
+  std::string access_log_format = "combined";
   std::string tls_cert;  // HTTPS with this key pair (reloaded on SIGHUP)
   std::string tls_key;
   bool tls_self_signed = false;  // HTTPS with a certificate made in memory
 };
+
+std::chrono::nanoseconds seconds(double s) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(s));
+}
 
 // The HTTPS configuration of the flags: null for plain HTTP; prints why and
 // sets `failed` if it does not load.
@@ -94,10 +112,31 @@ bool is_loopback(const gofer::net::Addr& a) {
   return s.starts_with("127.") || s.starts_with("[::1]") || a.family() == AF_UNIX;
 }
 
-// SIGINT/SIGTERM (and SIGHUP) are blocked in every thread (the runtime's Ms
-// inherit the mask) and taken by one thread with sigwait, which starts the
-// graceful shutdown (or the certificate reload) on a goroutine.
-int serve(const ServeFlags& flags) {
+// The listening sockets: those passed in (socket activation, or the process
+// an upgrade replaces: gofer::app::adopt_listeners), else one on --addr.
+// Empty, after one line on stderr, when neither works.
+std::vector<gofer::app::InheritedListener> open_listeners(const ServeFlags& flags,
+                                                          const gofer::app::ListenFds& passed) {
+  if (passed.count > 0) {
+    gofer::app::Adopted adopted = gofer::app::adopt_listeners(passed);
+    if (!adopted.error.empty()) fmt::print(stderr, "gofer: {}\n", adopted.error);
+    return std::move(adopted.listeners);
+  }
+  auto [ln, err] = gofer::net::listen("tcp", flags.addr, {.reuse_port = flags.reuseport});
+  if (err) {
+    fmt::print(stderr, "gofer: listen on {}: {}\n", flags.addr, err.message());
+    return {};
+  }
+  std::vector<gofer::app::InheritedListener> out;
+  int fd = ln.fd();
+  out.push_back({fd, "http", std::move(ln)});
+  return out;
+}
+
+// Every signal gofer serve takes (see lifecycle.h for what each does).
+constexpr std::initializer_list<int> kServeSignals = {SIGUSR1, SIGINT, SIGTERM, SIGUSR2, SIGHUP};
+
+int serve(const ServeFlags& flags, const gofer::app::Program& program) {
   if (!flags.root.empty()) {
     struct stat st {};
     if (::stat(flags.root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -105,40 +144,63 @@ int serve(const ServeFlags& flags) {
       return 1;
     }
   }
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  // The environment is read (and the variables meant for this process
+  // cleared) before any thread starts.
+  gofer::app::ListenFds passed = gofer::app::read_listen_env();
+  if (!passed.error.empty()) {
+    fmt::print(stderr, "gofer: {}\n", passed.error);
+    return 1;
+  }
+  int ready_fd = gofer::app::read_ready_fd_env();
+  gofer::app::read_notify_env();
+  gofer::app::SignalRelay relay(kServeSignals);
 
   int exit_code = 0;
   gofer::run(
       [&] {
-        gofer::http::Server server;
-        server.addr = flags.addr;
-        auto [ln, err] = gofer::net::listen("tcp", flags.addr);
-        if (err) {
-          fmt::print(stderr, "gofer: listen on {}: {}\n", flags.addr, err.message());
+        std::vector<gofer::app::InheritedListener> listeners = open_listeners(flags, passed);
+        if (listeners.empty()) {
           exit_code = 1;
           return;
         }
+        std::shared_ptr<gofer::http::AccessLog> access_log;
+        if (!flags.access_log.empty()) {
+          auto format = flags.access_log_format == "json" ? gofer::http::AccessLogFormat::json
+                                                          : gofer::http::AccessLogFormat::combined;
+          auto [log, err] = gofer::http::AccessLog::open(flags.access_log, {.format = format});
+          if (err) {
+            fmt::print(stderr, "gofer: --access-log {}: {}\n", flags.access_log, err.message());
+            exit_code = 1;
+            return;
+          }
+          access_log = std::move(log);
+        }
+        gofer::http::Server server;
+        server.addr = listeners.front().listener.addr().to_string();
+        server.access_log = access_log;
+        bool debug = !flags.no_debug;
+        for (const auto& l : listeners)
+          debug = debug && (flags.debug_public || is_loopback(l.listener.addr()));
         bool tls_failed = false;
         std::shared_ptr<gofer::tls::ServerConfig> tls = load_tls(flags, server, tls_failed);
         if (tls_failed) {
           exit_code = 1;
           return;
         }
-        bool debug = !flags.no_debug && (flags.debug_public || is_loopback(ln.addr()));
+        gofer::http::Health health;
         // The live page's history, kept from the start (destroyed before the server).
         std::optional<gofer::debug::SeriesRecorder> series;
         if (debug) series.emplace(&server);
         server.handler = gofer::app::make_site({.root = flags.root,
                                                 .debug = debug,
+                                                .health = flags.no_health ? nullptr : &health,
                                                 .server = &server,
                                                 .series = series ? &*series : nullptr});
-        fmt::print("gofer: serving {}://{} (procs {})\n", tls ? "https" : "http",
-                   ln.addr().to_string(), gofer::procs());
+        for (const auto& l : listeners) {
+          fmt::print("gofer: serving {}://{} (procs {}, pid {}{})\n", tls ? "https" : "http",
+                     l.listener.addr().to_string(), gofer::procs(), ::getpid(),
+                     passed.count > 0 ? fmt::format(", inherited fd {} \"{}\"", l.fd, l.name) : "");
+        }
         std::atomic<bool> explaining{flags.explain};
         gofer::WaitGroup explainer;
         if (flags.explain) {
@@ -154,51 +216,55 @@ int serve(const ServeFlags& flags) {
           });
         }
         std::fflush(stdout);
-        std::atomic<bool> serving{true};
-        gofer::WaitGroup shutdown_done;
-        gofer::WaitGroup reloads;
-        std::thread waiter([&] {
-          int sig = 0;
-          for (;;) {
-            sigwait(&sigs, &sig);
-            if (!serving.load()) return;  // woken by main below: serve() already ended
-            if (sig != SIGHUP) break;
-            if (flags.tls_cert.empty()) continue;  // nothing to reload
-            reloads.add(1);
-            gofer::go([&] {
+
+        gofer::app::LifecycleOptions options{
+            .drain_delay = seconds(flags.drain_delay_seconds),
+            .grace = seconds(flags.grace_seconds),
+            .upgrade_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+                seconds(flags.upgrade_timeout_seconds)),
+            .program = program,
+            .sockets = {},
+            .on_sighup = [&] {
+              if (flags.tls_cert.empty()) return;  // nothing to reload
               gofer::tls::LoadError err = server.reload_certificates(flags.tls_cert, flags.tls_key);
               if (err) {
                 fmt::print(stderr, "gofer: SIGHUP: certificate not reloaded: {}\n", err.message());
               } else {
                 fmt::print(stderr, "gofer: SIGHUP: certificate reloaded from {}\n", flags.tls_cert);
               }
-              reloads.done();
-            });
-          }
-          shutdown_done.add(1);
-          gofer::go([&, sig] {
-            fmt::print(stderr, "gofer: {} — shutting down\n",
-                       sig == SIGINT ? "interrupt" : "terminated");
-            auto deadline = gofer::net::Clock::now() + std::chrono::seconds(flags.grace_seconds);
-            if (server.shutdown(deadline))
-              fmt::print(stderr, "gofer: closed connections still open\n");
-            shutdown_done.done();
+            }};
+        for (const auto& l : listeners) options.sockets.push_back({l.fd, l.name});
+        gofer::app::Lifecycle lifecycle(std::move(options), health);
+        lifecycle.add_server(&server);
+        if (access_log) lifecycle.add_access_log(access_log);
+        relay.start(lifecycle.signal_sink());
+
+        auto sink = lifecycle.signal_sink();
+        gofer::WaitGroup serving;
+        std::atomic<bool> serve_failed{false};
+        for (auto& l : listeners) {
+          serving.add(1);
+          gofer::go([&] {
+            gofer::Error err = tls ? server.serve_tls(l.listener, tls) : server.serve(l.listener);
+            if (err && err != gofer::http::errc::server_closed) {
+              fmt::print(stderr, "gofer: serve {}: {}\n", l.listener.addr().to_string(),
+                         err.message());
+              serve_failed.store(true);
+              sink(SIGTERM);  // the listener is gone: end as a SIGTERM would
+            }
+            serving.done();
           });
-        });
-        gofer::Error serve_err = tls ? server.serve_tls(ln, tls) : server.serve(ln);
-        // serve() returned: shutdown began (or the listener failed); wait for
-        // the connections to finish, then for the signal thread.
-        while (server.open_connections() > 0) gofer::sleep_for(std::chrono::milliseconds(5));
+        }
+        // Serving: tell whoever waits (the process this one replaces, systemd).
+        gofer::app::report_ready(ready_fd);
+        gofer::app::sd_notify(fmt::format("READY=1\nMAINPID={}", ::getpid()));
+
+        lifecycle.run();  // until a drain completed
+        serving.wait();
         explaining.store(false);
         explainer.wait();
-        if (serving.exchange(false)) pthread_kill(waiter.native_handle(), SIGTERM);
-        waiter.join();
-        shutdown_done.wait();
-        reloads.wait();
-        if (serve_err && serve_err != gofer::http::errc::server_closed) {
-          fmt::print(stderr, "gofer: serve: {}\n", serve_err.message());
-          exit_code = 1;
-        }
+        relay.stop();
+        if (serve_failed.load()) exit_code = 1;
       },
       {.procs = flags.procs});
   return exit_code;
@@ -209,19 +275,53 @@ int serve(const ServeFlags& flags) {
 int main(int argc, char** argv) {
   CLI::App app{"gofer — Go's server model in C++: an HTTP/1.1 server and a look inside it"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", fmt::format("gofer {}", gofer::version));
   ServeFlags flags;
   CLI::App* serve_cmd = app.add_subcommand(
       "serve", "serve the default site (the seed's story, /hello, /echo, /static/)");
-  serve_cmd->add_option("--addr", flags.addr, "address to listen on")->capture_default_str();
+  serve_cmd
+      ->add_option("--addr", flags.addr,
+                   "address to listen on (ignored when listening sockets are passed in: "
+                   "LISTEN_FDS, as systemd's socket activation does)")
+      ->capture_default_str();
+  serve_cmd->add_flag("--reuseport", flags.reuseport,
+                      "listen with SO_REUSEPORT: several processes may serve one port");
   serve_cmd->add_option("--root", flags.root, "directory served under /static/");
   serve_cmd
       ->add_option("--procs", flags.procs,
                    "processors (Ps) that run goroutines; 0: GOFER_PROCS or all CPUs")
       ->capture_default_str();
   serve_cmd
-      ->add_option("--grace", flags.grace_seconds,
-                   "seconds to let requests finish on SIGINT/SIGTERM")
+      ->add_option("--drain-delay", flags.drain_delay_seconds,
+                   "seconds to keep accepting after SIGTERM/SIGINT, with /readyz answering 503, "
+                   "before the listener closes (let a load balancer or Kubernetes notice first)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  serve_cmd
+      ->add_option("--grace", flags.grace_seconds,
+                   "seconds to let requests in flight finish once the listener closed; then "
+                   "the connections still open are closed")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--access-log", flags.access_log,
+                   "write a line per request to PATH (appended; reopened on SIGUSR1), or to "
+                   "standard output for -")
+      ->type_name("PATH|-");
+  serve_cmd
+      ->add_option(
+          "--access-log-format", flags.access_log_format,
+          "combined (Apache's Combined Log Format, as nginx's) or json (one object a line)")
+      ->check(CLI::IsMember({"combined", "json"}))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--upgrade-timeout", flags.upgrade_timeout_seconds,
+                   "SIGUSR2 (in-place upgrade): seconds to wait for the new process to be ready "
+                   "before giving up on it")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  serve_cmd->add_flag("--no-health", flags.no_health,
+                      "do not serve /healthz (alive) and /readyz (503 once draining)");
   serve_cmd->add_flag("--no-debug", flags.no_debug, "do not serve /debug/ and /metrics");
   serve_cmd->add_flag(
       "--explain", flags.explain,
@@ -247,6 +347,21 @@ int main(int argc, char** argv) {
                  "serve HTTPS with a certificate made in memory for localhost, 127.0.0.1 and ::1 "
                  "(for local use; its fingerprint is printed)")
       ->excludes(tls_cert);
+  serve_cmd->footer(R"(Signals:
+  SIGTERM, SIGINT  drain: /readyz turns 503 at once, the listener keeps accepting for
+                   --drain-delay, then closes; requests in flight get --grace to finish
+                   (their connections end after them), idle connections close. A second
+                   SIGTERM/SIGINT closes every connection at once.
+  SIGUSR1          reopen the access log (after logrotate moved it).
+  SIGUSR2          in-place upgrade: start the binary at the path gofer was started from,
+                   with the same arguments and the listening sockets, wait until it serves
+                   (--upgrade-timeout), then drain this process. Nothing is refused.
+  SIGHUP           reload --tls-cert and --tls-key (nothing without them).
+
+Listening sockets may be passed in as systemd does (LISTEN_FDS, LISTEN_PID,
+LISTEN_FDNAMES): from a socket unit, `systemd-socket-activate -l ADDR gofer serve`,
+or an upgrade. Under systemd with Type=notify, gofer reports READY=1, STOPPING=1
+and, after an upgrade, the new MAINPID (NotifyAccess=all).)");
   gofer::app::TopFlags top_flags;
   CLI::App* top_cmd = app.add_subcommand(
       "top",
@@ -256,7 +371,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   top_cmd->add_flag("--once", top_flags.once, "print one snapshot in plain text and exit");
   CLI11_PARSE(app, argc, argv);
-  if (serve_cmd->parsed()) return serve(flags);
+  if (serve_cmd->parsed()) return serve(flags, gofer::app::program_from(argc, argv));
   if (top_cmd->parsed()) return gofer::app::top(top_flags);
   return 0;
 }

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <stdexcept>
+#include <string>
+
 #include "gofer/debug.h"
 #include "gofer/http/file_server.h"
 #include "gofer/http/mux.h"
@@ -41,6 +44,37 @@ std::string journey_section() {
   return out + "</ol>\n";
 }
 
+// POST /echo: the body back as it arrives (Go's io.Copy(w, r.Body)), so a
+// request holds this 16 KiB buffer and the connection's buffers whatever
+// its size — no limit, no 413. A body with a Content-Length comes back
+// with the same one; a chunked body, chunked. The server reads and writes
+// in turn on the connection's goroutine, so a client must read the echo
+// while it sends (curl does); one that does not stalls only itself.
+void echo(http::ResponseWriter& w, http::Request& r) {
+  std::string_view type = r.header("Content-Type");
+  w.header().set("Content-Type", type.empty() ? "application/octet-stream" : type);
+  if (r.content_length >= 0) w.header().set("Content-Length", std::to_string(r.content_length));
+  char buf[16 << 10];
+  bool sent_any = false;
+  for (;;) {
+    auto [n, err] = r.body().read(buf);
+    if (n > 0) {
+      sent_any = true;
+      if (w.write({buf, n}).err) return;  // the client is gone; the server ends the connection
+    }
+    if (err == net::errc::eof) return;
+    if (err) {
+      if (!sent_any) {
+        http::error(w, "bad request body", http::status_bad_request);
+        return;
+      }
+      // Half an echo is out: end the connection rather than finish a
+      // response that would look complete (Go's panic(ErrAbortHandler)).
+      throw std::runtime_error("echo: reading the request body: " + err.message());
+    }
+  }
+}
+
 }  // namespace
 
 http::Handler make_site(const SiteOptions& options) {
@@ -78,23 +112,13 @@ http::Handler make_site(const SiteOptions& options) {
     w.write("Hello, World!");
   });
 
-  mux->handle_func("POST /echo", [](http::ResponseWriter& w, http::Request& r) {
-    auto [body, err] = r.body().read_all();
-    if (err) {
-      http::error(w, err == http::errc::body_too_large ? "request body too large" : "bad body",
-                  err == http::errc::body_too_large ? http::status_payload_too_large
-                                                    : http::status_bad_request);
-      return;
-    }
-    std::string_view type = r.header("Content-Type");
-    w.header().set("Content-Type", type.empty() ? "application/octet-stream" : type);
-    w.write(body);
-  });
+  mux->handle_func("POST /echo", echo);
 
   if (!options.root.empty()) {
     mux->handle("/static/", http::strip_prefix("/static", http::file_server(options.root)));
   }
 
+  if (options.health != nullptr) options.health->register_handlers(*mux);
   if (options.debug) debug::register_handlers(*mux, options.server, options.series);
 
   return [mux](http::ResponseWriter& w, http::Request& r) { (*mux)(w, r); };

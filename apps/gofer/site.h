@@ -1,10 +1,11 @@
 // The default site of `gofer serve`: the seed's story (docs/design.md), the benchmark
-// endpoint, an echo endpoint and static files.
+// endpoint, an echo endpoint, static files, and the health endpoints.
 #pragma once
 
 #include <string>
 
 #include "gofer/debug.h"
+#include "gofer/http/health.h"
 #include "gofer/http/server.h"
 
 namespace gofer::app {
@@ -12,6 +13,7 @@ namespace gofer::app {
 struct SiteOptions {
   std::string root;                               // files served under /static/; empty: none
   bool debug = false;                             // serve /debug/… and /metrics
+  const http::Health* health = nullptr;           // /healthz and /readyz; may be null
   const http::Server* server = nullptr;           // for the HTTP metrics
   const debug::SeriesRecorder* series = nullptr;  // /debug/gofer/series; may be null
 };

@@ -69,6 +69,7 @@ enum class errc {
   unknown_network,  // not "tcp", "tcp4", "tcp6" or "unix"
   no_such_host,     // name resolution found nothing (Go's DNSError.IsNotFound)
   dns_failure,      // name resolution failed otherwise (server unreachable, SERVFAIL)
+  not_listening,    // file_listener: the fd is not a listening stream socket
 };
 const std::error_category& net_category() noexcept;
 inline std::error_code make_error_code(errc e) noexcept {
@@ -146,6 +147,16 @@ Result<Conn> dial(std::string_view network, std::string_view address,
 // context_errc::canceled or context_errc::deadline_exceeded. A context that
 // has already ended fails at once.
 Result<Conn> dial_context(const Context& ctx, std::string_view network, std::string_view address);
+
+// Go's net.FileListener, for a listening socket made by someone else:
+// systemd's socket activation (LISTEN_FDS, sd_listen_fds(3)), or the process
+// this one replaces in an in-place upgrade. Takes ownership of `fd` (closed
+// on failure too) and makes it non-blocking and close-on-exec. Fails with
+// errc::not_listening for anything but a stream socket in the listening
+// state (a file, a pipe, a datagram socket, a connected or unbound socket),
+// or with the errno of fstat/fcntl (std::errc::bad_file_descriptor for an
+// fd that is not open).
+Result<Listener> file_listener(int fd);
 
 class Listener {
  public:

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "gofer/http/access_log.h"
 #include "gofer/runtime.h"
 #include "http/server_state.h"
 #include "http/trace_kinds.h"
@@ -266,7 +267,7 @@ bool ServedConn::begin_idle_wait(IdleWait& wait, net::Deadline last_request_end)
   ServerState& s = *server;
   idle.store(true, std::memory_order_relaxed);
   runtime::trace(trace_kind::idle, fd, static_cast<std::int64_t>(requests));
-  if (s.shutting_down.load(std::memory_order_relaxed)) return false;
+  if (s.shutting_down.load(std::memory_order_relaxed)) return begin_last_idle_wait(wait);
   if (resumed_) {
     // Started by the poller: the idle deadline is in force already.
     resumed_ = false;
@@ -289,6 +290,25 @@ bool ServedConn::begin_idle_wait(IdleWait& wait, net::Deadline last_request_end)
   }
   // On a closed connection the read below reports it.
   (void)io().set_read_deadline(deadline);
+  return true;
+}
+
+bool ServedConn::begin_last_idle_wait(IdleWait& wait) {
+  ServerState& s = *server;
+  if (s.shutdown_idle_wait.count() <= 0) return false;  // closed at once, as in Go
+  // Seen shutting_down before the time was published: it began just now.
+  std::int64_t at_ns = s.idle_close_at.load(std::memory_order_relaxed);
+  net::Deadline close_at = at_ns != 0 ? net::Deadline(std::chrono::nanoseconds(at_ns))
+                                      : net::Clock::now() + s.shutdown_idle_wait;
+  if (resumed_) {
+    resumed_ = false;
+    close_at = std::min(close_at, parked_idle_deadline_);
+  }
+  if (close_at <= net::Clock::now()) return false;
+  wait.idle_deadline = close_at;
+  wait.park_at_deadline = false;  // a connection about to end is not parked
+  // On a closed connection the read reports it.
+  (void)io().set_read_deadline(close_at);
   return true;
 }
 
@@ -344,11 +364,13 @@ ServedConn::Next ServedConn::read_request(RequestHead& head, Framing& framing,
   idle.store(false, std::memory_order_relaxed);
   if (parsed.status == ParseStatus::error) {
     write_error_response(io(), parsed.error.status, parsed.error.reason);
+    log_unparsed(parsed.error.status);
     return Next::closed;
   }
   FramingResult analyzed = analyze_request(head);
   if (!analyzed.ok()) {
     write_error_response(io(), analyzed.error.status, analyzed.error.reason);
+    log_unparsed(analyzed.error.status);
     return Next::closed;
   }
   framing = analyzed.framing;
@@ -426,6 +448,7 @@ bool ServedConn::serve_request(const RequestHead& head, const Framing& framing,
   // the connection closes either way.
   bool handler_ok = run_handler();
   end_request_context();
+  RequestAccess::drop_extras(request);  // a multipart form's temporary files go now
   if (!handler_ok) {
     if (!response.wrote_header()) {
       response.header().clear();
@@ -436,8 +459,10 @@ bool ServedConn::serve_request(const RequestHead& head, const Framing& framing,
       runtime::trace(trace_kind::response, fd, response.status(),
                      static_cast<std::int64_t>(response.bytes_out()));
     }
-    s.record(request.method, status_internal_server_error, runtime::nanotime() - started,
-             rbuf.head_end(), response.bytes_out());
+    std::int64_t took = runtime::nanotime() - started;
+    s.record(request.method, status_internal_server_error, took, rbuf.head_end(),
+             response.bytes_out());
+    log_response(status_internal_server_error, took);
     return false;
   }
 
@@ -450,6 +475,7 @@ bool ServedConn::serve_request(const RequestHead& head, const Framing& framing,
   std::int64_t now = runtime::nanotime();
   s.record(request.method, response.status(), now - started, rbuf.head_end() + body.bytes_read(),
            response.bytes_out());
+  if (s.access_log) log_response(response.status(), now - started);
   ended = net::Deadline(std::chrono::nanoseconds(now));
   if (response.close_after() || !keep_alive) {
     // Let the client read everything before the FIN; the connection closes
@@ -457,8 +483,45 @@ bool ServedConn::serve_request(const RequestHead& head, const Framing& framing,
     (void)io().close_write();
     return false;
   }
-  if (s.write_timeout.count() > 0) (void)io().set_write_deadline(net::Deadline{});
+  // The next request starts with no write deadline but the server's own.
+  if (s.write_timeout.count() > 0 || response.handler_set_write_deadline()) {
+    (void)io().set_write_deadline(net::Deadline{});
+  }
   return true;
+}
+
+const std::string& ServedConn::remote_text() {
+  if (remote_text_.empty()) remote_text_ = remote_addr_.to_string();  // once per connection
+  return remote_text_;
+}
+
+void ServedConn::log_response(int status, std::int64_t duration_ns) {
+  AccessLog* log = server->access_log.get();
+  if (log == nullptr) return;
+  const Request& r = request;
+  AccessLogEntry e;
+  e.remote_addr = remote_text();
+  e.method = r.method;
+  e.target = r.target;
+  e.proto = r.proto();
+  e.host = r.host;
+  e.referer = r.header("Referer");
+  e.user_agent = r.header("User-Agent");
+  e.status = status;
+  e.body_bytes = response.body_bytes_sent();
+  e.duration = std::chrono::nanoseconds(duration_ns);
+  log->record(e);
+}
+
+void ServedConn::log_unparsed(int status) {
+  AccessLog* log = server->access_log.get();
+  if (log == nullptr) return;
+  // The Request's views belong to an earlier request (or to none): only
+  // the peer and the status are known.
+  AccessLogEntry e;
+  e.remote_addr = remote_text();
+  e.status = status;
+  log->record(e);
 }
 
 void write_error_response(ConnIO& io, int code, std::string_view reason) {

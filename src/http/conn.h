@@ -73,6 +73,10 @@ class ConnResponse final : public ResponseWriter {
   // With sendfile(2) when the bytes may leave as they are (see response.cpp);
   // else as ResponseWriter's default (read, then write).
   WriteResult send_file(int fd, std::int64_t offset, std::size_t count) override;
+  // The connection's write deadline, for this response (ResponseController).
+  Error set_write_deadline(net::Deadline deadline) override;
+  // The handler set a write deadline: it goes when the response is done.
+  bool handler_set_write_deadline() const noexcept { return handler_write_deadline_; }
 
   void reset(bool head_request, bool keep_alive, int proto_minor);
   // After the handler: sends what is left (headers if never sent, the
@@ -83,6 +87,8 @@ class ConnResponse final : public ResponseWriter {
   void set_close_after() noexcept { close_after_ = true; }
   int status() const noexcept { return status_; }
   std::uint64_t body_bytes() const noexcept { return body_written_; }
+  // Body bytes that left (none for HEAD): the access log's count.
+  std::uint64_t body_bytes_sent() const noexcept { return head_request_ ? 0 : body_written_; }
   std::uint64_t bytes_out() const noexcept { return bytes_out_; }
   // A connection parked idle keeps no buffer.
   void release_buffers() noexcept;
@@ -114,6 +120,7 @@ class ConnResponse final : public ResponseWriter {
   std::int64_t declared_length_ = -1;  // Content-Length set by the handler
   std::uint64_t body_written_ = 0;
   std::uint64_t bytes_out_ = 0;  // bytes sent for this response
+  bool handler_write_deadline_ = false;
 };
 
 struct ServedConn final : RequestContextSource {
@@ -182,6 +189,10 @@ struct ServedConn final : RequestContextSource {
     bool park_at_deadline = false;  // the deadline set is the earlier park time
   };
   bool begin_idle_wait(IdleWait& wait, net::Deadline last_request_end);
+  // The same once the server is shutting down: the wait ends when the
+  // shutdown's idle wait does (Server::shutdown_idle_wait); false if it is
+  // over (or 0), and the connection closes now.
+  bool begin_last_idle_wait(IdleWait& wait);
   // Serves the request read_request returned; false when the connection
   // ends after it. `ended`: when the response was sent.
   bool serve_request(const RequestHead& head, const Framing& framing, net::Deadline& ended);
@@ -189,6 +200,12 @@ struct ServedConn final : RequestContextSource {
   void start_request(const RequestHead& head, const Framing& framing, bool keep_alive);
   // Runs the handler; false if it threw (Go's recovered panic).
   bool run_handler();
+  // The access log's line for the request just answered, if the server
+  // has a log; log_unparsed for a request answered before it was parsed.
+  void log_response(int status, std::int64_t duration_ns);
+  void log_unparsed(int status);
+  // The peer as text, made once per connection (only the log asks).
+  const std::string& remote_text();
 
   // The watch (Go's backgroundRead): while the handler runs with nothing
   // left to read, one goroutine reads on; EOF or an error means the client
@@ -207,6 +224,7 @@ struct ServedConn final : RequestContextSource {
   // connection is to be closed) if it failed.
   bool handshake();
 
+  std::string remote_text_;
   NetConnIO net_io_{conn};
   TlsConnIO tls_io_{tls_conn};
   ConnIO* io_ = &net_io_;

@@ -30,6 +30,11 @@ struct RequestAccess {
   static void copy_path_values(const Request& from, Request& to) {
     to.path_values_ = from.path_values_;
   }
+  // The request ended: what it parsed goes (a multipart form's temporary
+  // files with it, as Go's server removes them after the handler).
+  static void drop_extras(Request& r) noexcept;
+  // clone() and timeout_handler's copy keep what was parsed (url(), forms).
+  static void copy_extras(const Request& from, Request& to);
 };
 
 }  // namespace gofer::http::detail

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,7 @@ struct RequestStorage {
   std::string bytes;
   std::vector<Header> headers;
   std::vector<Header> trailers;
+  std::optional<tls::ConnectionState> tls;  // what `tls` points to, over TLS
 
   RequestStorage() = default;
   RequestStorage(const RequestStorage&) = delete;
@@ -57,8 +59,12 @@ struct RequestStorage {
     to.proto_minor = from.proto_minor;
     to.content_length = from.content_length;
     to.remote_addr = from.remote_addr;
+    tls.reset();
+    if (from.tls != nullptr) tls = *from.tls;  // the connection's may go first
+    to.tls = tls ? &*tls : nullptr;
     to.set_context(from.context());  // the copy may outlive the connection
     RequestAccess::copy_path_values(from, to);
+    RequestAccess::copy_extras(from, to);
   }
 };
 

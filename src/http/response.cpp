@@ -15,6 +15,7 @@
 
 #include "http/conn.h"
 #include "http/http_date.h"
+#include "http/server_state.h"
 #include "http/sniff.h"
 #include "http/syntax.h"
 
@@ -59,6 +60,12 @@ void ConnResponse::reset(bool head_request, bool keep_alive, int proto_minor) {
   declared_length_ = -1;
   body_written_ = 0;
   bytes_out_ = 0;
+  handler_write_deadline_ = false;
+}
+
+Error ConnResponse::set_write_deadline(net::Deadline deadline) {
+  handler_write_deadline_ = true;
+  return conn_->io().set_write_deadline(deadline);
 }
 
 void ConnResponse::release_buffers() noexcept {
@@ -154,6 +161,12 @@ void ConnResponse::write_head(bool final_body_known) {
   // response (RFC 9112 §9.6; Go's closeAfterReply), and is sent as it is.
   bool handler_close = token_list_contains(header_.get("Connection"), "close");
   if (handler_close) close_after_ = true;
+  // A shutdown that began while the handler ran: this response is the
+  // connection's last, and says so (the client opens a new connection for
+  // its next request instead of sending it into a closing one).
+  if (!close_after_ && conn_->server->shutting_down.load(std::memory_order_relaxed)) {
+    close_after_ = true;
+  }
   if (close_after_) {
     if (!handler_close) head.append("Connection: close\r\n");
   } else if (proto_minor_ == 0) {

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "gofer/chan.h"
 #include "gofer/runtime.h"
 #include "gofer/time.h"
 #include "http/server_state.h"
@@ -142,18 +143,23 @@ tls::LoadError Server::reload_certificates(std::string_view cert_file, std::stri
 
 Error Server::serve_conns(net::Listener& listener, std::shared_ptr<tls::ServerConfig> tls_config) {
   auto s = state_->shared;
-  s->handler = handler;
-  s->read_header_timeout = read_header_timeout;
-  s->read_timeout = read_timeout;
-  s->write_timeout = write_timeout;
-  s->idle_timeout = idle_timeout;
-  s->idle_park_after = idle_park_after;
-  s->max_header_bytes = max_header_bytes;
   {
     std::lock_guard lock(s->mu);
     if (s->shutting_down.load(std::memory_order_relaxed))
       return make_error_code(errc::server_closed);
     if (!s->cancel_base_set) {
+      // The first serve() copies the settings; the connections read them
+      // without a lock, so a serve() on a second listener (several
+      // inherited sockets) must not write them again.
+      s->handler = handler;
+      s->read_header_timeout = read_header_timeout;
+      s->read_timeout = read_timeout;
+      s->write_timeout = write_timeout;
+      s->idle_timeout = idle_timeout;
+      s->idle_park_after = idle_park_after;
+      s->max_header_bytes = max_header_bytes;
+      s->shutdown_idle_wait = shutdown_idle_wait;
+      s->access_log = access_log;
       auto [ctx, cancel] = with_cancel(background());
       s->base_context = ctx;
       s->cancel_base = cancel;
@@ -193,23 +199,33 @@ Error Server::serve_conns(net::Listener& listener, std::shared_ptr<tls::ServerCo
 
 namespace {
 
-void close_listeners_and(detail::ServerState& s, bool all_conns) {
+enum class CloseConns { none, idle, all };
+
+void close_listeners_and(detail::ServerState& s, CloseConns which) {
   std::lock_guard lock(s.mu);
   // A listener closed already (by another shutdown) says so: nothing to do.
   for (net::Listener* l : s.listeners) (void)l->close();
+  if (which == CloseConns::none) return;
   for (detail::ServedConn* c : s.conns) {
     // Closing from here wakes the connection's goroutine with errc::closed
     // (a connection closed already says errc::closed too: nothing to do).
-    if (all_conns || c->idle.load(std::memory_order_relaxed)) (void)c->io().close();
+    if (which == CloseConns::all || c->idle.load(std::memory_order_relaxed)) (void)c->io().close();
   }
+}
+
+std::int64_t clock_ns(net::Deadline t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
 // Under the lock, so that a serve() starting concurrently either sees
 // shutting_down and returns, or has already published cancel_base for us.
-void begin_shutdown(detail::ServerState& s) {
+void begin_shutdown(detail::ServerState& s, std::chrono::nanoseconds idle_wait) {
   CancelFunc cancel;
   {
     std::lock_guard lock(s.mu);
+    if (!s.shutting_down.load(std::memory_order_relaxed)) {
+      s.idle_close_at.store(clock_ns(net::Clock::now() + idle_wait), std::memory_order_relaxed);
+    }
     s.shutting_down.store(true, std::memory_order_relaxed);  // under mu: see ServerState
     cancel = s.cancel_base;
   }
@@ -218,30 +234,52 @@ void begin_shutdown(detail::ServerState& s) {
 
 }  // namespace
 
-Error Server::shutdown(net::Deadline deadline) {
+Error Server::shutdown(const Context& ctx) {
   auto& s = *state_->shared;
-  begin_shutdown(s);
+  begin_shutdown(s, shutdown_idle_wait);
   // Like Go: poll with a growing interval, closing connections that went
-  // idle since the last look.
+  // idle since the last look — once the idle wait is over (until then an
+  // idle connection may bring one more request, and ends after it).
   auto interval = std::chrono::milliseconds(1);
   for (;;) {
-    close_listeners_and(s, false);
+    net::Deadline now = net::Clock::now();
+    net::Deadline idle_close_at{
+        std::chrono::nanoseconds(s.idle_close_at.load(std::memory_order_relaxed))};
+    close_listeners_and(s, now >= idle_close_at ? CloseConns::idle : CloseConns::none);
     // Acquire: pairs with each connection's release decrement, so that what
     // the connections did happens before shutdown returns.
     if (s.open.load(std::memory_order_acquire) == 0) return {};
-    if (deadline != net::Deadline{} && net::Clock::now() >= deadline) {
-      close_listeners_and(s, true);
-      return make_error_code(net::errc::timeout);
+    auto nap = interval;
+    if (now < idle_close_at) {
+      nap = std::min(nap, std::chrono::ceil<std::chrono::milliseconds>(idle_close_at - now));
     }
-    gofer::sleep_for(interval);
+    Timer poll(nap);
+    bool ended = false;
+    gofer::select(recv_case(ctx.done(), [&] { ended = true; }), recv_case(poll.c()));
+    if (ended) return ctx.err();
     interval = std::min<std::chrono::milliseconds>(interval * 2, std::chrono::milliseconds(500));
   }
 }
 
+Error Server::shutdown(net::Deadline deadline) {
+  Context ctx;
+  CancelFunc cancel;
+  if (deadline != net::Deadline{}) {
+    WithCancel bounded = with_deadline(background(), deadline);
+    ctx = bounded.ctx;
+    cancel = bounded.cancel;
+  }
+  Error err = shutdown(ctx);
+  cancel();
+  if (!err) return {};
+  close_listeners_and(*state_->shared, CloseConns::all);
+  return make_error_code(net::errc::timeout);
+}
+
 Error Server::close() {
   auto& s = *state_->shared;
-  begin_shutdown(s);
-  close_listeners_and(s, true);
+  begin_shutdown(s, std::chrono::nanoseconds(0));
+  close_listeners_and(s, CloseConns::all);
   return {};
 }
 

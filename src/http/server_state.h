@@ -20,6 +20,12 @@ struct ServerState {
   std::chrono::nanoseconds read_header_timeout{0}, read_timeout{0}, write_timeout{0},
       idle_timeout{0}, idle_park_after{0};
   std::size_t max_header_bytes = 1 << 20;
+  std::chrono::nanoseconds shutdown_idle_wait{0};
+  std::shared_ptr<AccessLog> access_log;
+  // When shutdown() began plus shutdown_idle_wait (nanotime): until then an
+  // idle connection may bring one more request. Written before
+  // shutting_down is set (under mu) and read after seeing it.
+  std::atomic<std::int64_t> idle_close_at{0};
 
   // Memory orders: shutting_down is stored under mu, and read under mu by
   // serve() (so a serve() that starts late sees it); everywhere else it is

@@ -13,13 +13,22 @@ class NetCategory final : public std::error_category {
 
   std::string message(int value) const override {
     switch (static_cast<errc>(value)) {
-      case errc::eof: return "EOF";
-      case errc::closed: return "use of closed network connection";
-      case errc::timeout: return "i/o timeout";
-      case errc::bad_address: return "invalid address";
-      case errc::unknown_network: return "unknown network";
-      case errc::no_such_host: return "no such host";
-      case errc::dns_failure: return "name resolution failed";
+      case errc::eof:
+        return "EOF";
+      case errc::closed:
+        return "use of closed network connection";
+      case errc::timeout:
+        return "i/o timeout";
+      case errc::bad_address:
+        return "invalid address";
+      case errc::unknown_network:
+        return "unknown network";
+      case errc::no_such_host:
+        return "no such host";
+      case errc::dns_failure:
+        return "name resolution failed";
+      case errc::not_listening:
+        return "not a listening stream socket";
     }
     std::string s = "unknown net error ";
     s += std::to_string(value);

@@ -4,7 +4,10 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <memory>
 #include <string>
@@ -65,7 +68,8 @@ Result<Listener> listen_unix(std::string_view path, const ListenOptions& options
 
 }  // namespace
 
-Result<Listener> listen(std::string_view network, std::string_view address, const ListenOptions& options) {
+Result<Listener> listen(std::string_view network, std::string_view address,
+                        const ListenOptions& options) {
   auto [net, nerr] = detail::parse_network(network);
   if (nerr) return {Listener{}, nerr};
   if (net == Network::unix_stream) return listen_unix(address, options);
@@ -87,7 +91,8 @@ Result<Listener> listen(std::string_view network, std::string_view address, cons
     if (net != Network::tcp4) {
       r = listen_socket(detail::any_addr(AF_INET6, port), net == Network::tcp6 ? 1 : 0, options);
     }
-    if (net == Network::tcp4 || (net == Network::tcp && r.err == std::errc::address_family_not_supported)) {
+    if (net == Network::tcp4 ||
+        (net == Network::tcp && r.err == std::errc::address_family_not_supported)) {
       r = listen_socket(detail::any_addr(AF_INET, port), -1, options);
     }
     auto [fd, e] = r;
@@ -113,6 +118,26 @@ Result<Listener> listen(std::string_view network, std::string_view address, cons
   }
   auto [fd, lerr] = listen_socket(addr, net == Network::tcp6 ? 1 : 0, options);
   if (lerr) return {Listener{}, lerr};
+  return make_listener(fd, {});
+}
+
+Result<Listener> file_listener(int fd) {
+  auto fail = [fd](Error err) -> Result<Listener> {
+    sys::close(fd);
+    return {Listener{}, err};
+  };
+  unsigned mode = 0;
+  int r = sys::file_mode(fd, &mode);
+  if (r == -EBADF) return {Listener{}, sys_error(EBADF)};  // not ours to close
+  if (r < 0) return fail(sys_error(-r));
+  if (!S_ISSOCK(mode)) return fail(errc::not_listening);
+  int type = 0, accepting = 0;
+  if (sys::getsockopt_int(fd, SOL_SOCKET, SO_TYPE, &type) < 0 || type != SOCK_STREAM ||
+      sys::getsockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting) < 0 || !accepting) {
+    return fail(errc::not_listening);
+  }
+  if ((r = sys::set_nonblock_cloexec(fd)) < 0) return fail(sys_error(-r));
+  // An inherited Unix socket's file belongs to whoever made it: not unlinked.
   return make_listener(fd, {});
 }
 
@@ -147,8 +172,12 @@ Error Listener::close() {
   return err;
 }
 
-Addr Listener::addr() const { return impl_ ? impl_->local : Addr{}; }
+Addr Listener::addr() const {
+  return impl_ ? impl_->local : Addr{};
+}
 
-int Listener::fd() const noexcept { return impl_ ? impl_->fd.sysfd() : -1; }
+int Listener::fd() const noexcept {
+  return impl_ ? impl_->fd.sysfd() : -1;
+}
 
 }  // namespace gofer::net

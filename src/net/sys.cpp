@@ -1,7 +1,9 @@
 #include "net/sys.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -107,6 +109,21 @@ GOFER_SYSCALL int getsockname(int fd, sockaddr* sa, socklen_t* len) noexcept {
 
 GOFER_SYSCALL int getpeername(int fd, sockaddr* sa, socklen_t* len) noexcept {
   return ::getpeername(fd, sa, len) == 0 ? 0 : -errno;
+}
+
+GOFER_SYSCALL int set_nonblock_cloexec(int fd) noexcept {
+  int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0 || ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
+  int fdfl = ::fcntl(fd, F_GETFD);
+  if (fdfl < 0 || ::fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0) return -errno;
+  return 0;
+}
+
+GOFER_SYSCALL int file_mode(int fd, unsigned* mode) noexcept {
+  struct stat st {};
+  if (::fstat(fd, &st) < 0) return -errno;
+  *mode = st.st_mode;
+  return 0;
 }
 
 GOFER_SYSCALL int close(int fd) noexcept {

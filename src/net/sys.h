@@ -32,6 +32,10 @@ int setsockopt_int(int fd, int level, int name, int value) noexcept;
 int getsockopt_int(int fd, int level, int name, int* value) noexcept;
 int getsockname(int fd, sockaddr* sa, socklen_t* len) noexcept;
 int getpeername(int fd, sockaddr* sa, socklen_t* len) noexcept;
+// O_NONBLOCK and FD_CLOEXEC on an fd made elsewhere; 0 or -errno.
+int set_nonblock_cloexec(int fd) noexcept;
+// fstat(2)'s st_mode in *mode; 0 or -errno.
+int file_mode(int fd, unsigned* mode) noexcept;
 // close(2); its error is reported but the fd is gone either way (Linux).
 int close(int fd) noexcept;
 

@@ -80,6 +80,22 @@ TEST(ServeTls, SelfSignedPrintsItsFingerprintAndServesTheSite) {
   EXPECT_NE(out.find("ALPN: server accepted http/1.1"), std::string::npos) << out;
 }
 
+// The access log names the client of an HTTPS request as of a plain one
+// (Combined Log Format: the peer's address first).
+TEST(ServeTls, AccessLogNamesTheClientOfAnHttpsRequest) {
+  Process gofer({gofer_bin(), "serve", "--addr", "127.0.0.1:0", "--procs", "1", "--tls-self-signed",
+                 "--access-log", "-"});
+  ASSERT_TRUE(gofer.started());
+  int port = served_port(gofer);
+  ASSERT_NE(port, 0) << gofer.output();
+  std::string out = curl(port, "/hello");
+  EXPECT_NE(out.find("Hello, World!"), std::string::npos) << out;
+  EXPECT_TRUE(gofer.wait_for("\"GET /hello HTTP/1.1\" 200", 10s)) << gofer.output();
+  EXPECT_TRUE(std::regex_search(
+      gofer.output(), std::regex("\n127\\.0\\.0\\.1 - - \\[[^\n]*\"GET /hello HTTP/1.1\" 200")))
+      << gofer.output();
+}
+
 TEST(ServeTls, SighupReloadsTheKeyPairForNewHandshakes) {
   TempDir dir;
   fs::path cert = dir.path / "server.crt", key = dir.path / "server.key";

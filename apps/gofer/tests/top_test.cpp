@@ -16,81 +16,17 @@
 
 #include <gtest/gtest.h>
 
+#include "child_process.h"
+
 #include <chrono>
 #include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
-extern char** environ;
-
 namespace {
 
-using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
-
-struct Child {
-  pid_t pid = -1;
-  int out = -1, err = -1;  // read ends of its stdout and stderr
-};
-
-Child spawn(const std::vector<std::string>& args) {
-  int out[2], err[2];
-  EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
-  EXPECT_EQ(::pipe2(err, O_CLOEXEC), 0);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  Child c;
-  int rc = posix_spawn(&c.pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(out[1]);
-  ::close(err[1]);
-  c.out = out[0];
-  c.err = err[0];
-  EXPECT_EQ(rc, 0) << "posix_spawn " << args[0];
-  return c;
-}
-
-// Reads from fd into `into` until `done(into)`, EOF, or the deadline.
-template <class F>
-void read_until(int fd, std::string& into, Clock::time_point deadline, F done) {
-  while (!done(into)) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left <= 0ms) return;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return;
-    char buf[4096];
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) return;
-    into.append(buf, static_cast<std::size_t>(n));
-  }
-}
-
-struct Ran {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-// Runs a command to its end (killed after 30 s).
-Ran run(const std::vector<std::string>& args) {
-  Child c = spawn(args);
-  Ran r;
-  auto deadline = Clock::now() + 30s;
-  read_until(c.out, r.out, deadline, [](const std::string&) { return false; });
-  read_until(c.err, r.err, deadline, [](const std::string&) { return false; });
-  if (Clock::now() >= deadline) ::kill(c.pid, SIGKILL);
-  int status = 0;
-  ::waitpid(c.pid, &status, 0);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  ::close(c.out);
-  ::close(c.err);
-  return r;
-}
+using namespace gofer::test;
 
 // `gofer serve` on 127.0.0.1:0; the port is read from its first line.
 class Server {
@@ -133,15 +69,8 @@ class Server {
 
 // n keep-alive GET /hello on one connection; how many were answered 200.
 int burst(int port, int n) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<std::uint16_t>(port));
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    ::close(fd);
-    return 0;
-  }
+  int fd = connect_loopback(port);
+  if (fd < 0) return 0;
   int ok = 0;
   std::string pending;
   auto deadline = Clock::now() + 30s;

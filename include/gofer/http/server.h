@@ -31,41 +31,93 @@
 
 #include "gofer/context.h"
 #include "gofer/error.h"
+#include "gofer/http/cookie.h"
 #include "gofer/http/parser.h"
+#include "gofer/multipart.h"
 #include "gofer/net.h"
 #include "gofer/tls.h"
+#include "gofer/url.h"
 
 namespace gofer::http {
 
-// Status codes that the server itself uses, plus the common ones.
+class AccessLog;  // gofer/http/access_log.h
+
+// Every status code Go's net/http names (RFC 9110 §15 and the RFCs that
+// registered the others), Go's names in snake_case. Where the RFC renamed a
+// code since, both names exist: status_payload_too_large is Go's
+// status_request_entity_too_large (413), status_uri_too_long its
+// status_request_uri_too_long (414), status_range_not_satisfiable its
+// status_requested_range_not_satisfiable (416).
 enum Status : int {
-  status_continue = 100,
-  status_early_hints = 103,
-  status_ok = 200,
-  status_created = 201,
-  status_no_content = 204,
-  status_partial_content = 206,
-  status_moved_permanently = 301,
-  status_found = 302,
-  status_not_modified = 304,
-  status_temporary_redirect = 307,
-  status_permanent_redirect = 308,
-  status_bad_request = 400,
-  status_forbidden = 403,
-  status_not_found = 404,
-  status_method_not_allowed = 405,
-  status_request_timeout = 408,
-  status_length_required = 411,
-  status_precondition_failed = 412,
-  status_payload_too_large = 413,
-  status_uri_too_long = 414,
-  status_range_not_satisfiable = 416,
-  status_expectation_failed = 417,
-  status_request_header_fields_too_large = 431,
-  status_internal_server_error = 500,
-  status_not_implemented = 501,
-  status_service_unavailable = 503,
-  status_http_version_not_supported = 505,
+  status_continue = 100,             // RFC 9110 §15.2.1
+  status_switching_protocols = 101,  // RFC 9110 §15.2.2
+  status_processing = 102,           // RFC 2518 §10.1
+  status_early_hints = 103,          // RFC 8297
+
+  status_ok = 200,                      // RFC 9110 §15.3.1
+  status_created = 201,                 // RFC 9110 §15.3.2
+  status_accepted = 202,                // RFC 9110 §15.3.3
+  status_non_authoritative_info = 203,  // RFC 9110 §15.3.4
+  status_no_content = 204,              // RFC 9110 §15.3.5
+  status_reset_content = 205,           // RFC 9110 §15.3.6
+  status_partial_content = 206,         // RFC 9110 §15.3.7
+  status_multi_status = 207,            // RFC 4918 §11.1
+  status_already_reported = 208,        // RFC 5842 §7.1
+  status_im_used = 226,                 // RFC 3229 §10.4.1
+
+  status_multiple_choices = 300,    // RFC 9110 §15.4.1
+  status_moved_permanently = 301,   // RFC 9110 §15.4.2
+  status_found = 302,               // RFC 9110 §15.4.3
+  status_see_other = 303,           // RFC 9110 §15.4.4
+  status_not_modified = 304,        // RFC 9110 §15.4.5
+  status_use_proxy = 305,           // RFC 9110 §15.4.6
+  status_temporary_redirect = 307,  // RFC 9110 §15.4.8
+  status_permanent_redirect = 308,  // RFC 9110 §15.4.9
+
+  status_bad_request = 400,                      // RFC 9110 §15.5.1
+  status_unauthorized = 401,                     // RFC 9110 §15.5.2
+  status_payment_required = 402,                 // RFC 9110 §15.5.3
+  status_forbidden = 403,                        // RFC 9110 §15.5.4
+  status_not_found = 404,                        // RFC 9110 §15.5.5
+  status_method_not_allowed = 405,               // RFC 9110 §15.5.6
+  status_not_acceptable = 406,                   // RFC 9110 §15.5.7
+  status_proxy_auth_required = 407,              // RFC 9110 §15.5.8
+  status_request_timeout = 408,                  // RFC 9110 §15.5.9
+  status_conflict = 409,                         // RFC 9110 §15.5.10
+  status_gone = 410,                             // RFC 9110 §15.5.11
+  status_length_required = 411,                  // RFC 9110 §15.5.12
+  status_precondition_failed = 412,              // RFC 9110 §15.5.13
+  status_payload_too_large = 413,                // RFC 9110 §15.5.14 (Content Too Large)
+  status_request_entity_too_large = 413,         // Go's name
+  status_uri_too_long = 414,                     // RFC 9110 §15.5.15
+  status_request_uri_too_long = 414,             // Go's name
+  status_unsupported_media_type = 415,           // RFC 9110 §15.5.16
+  status_range_not_satisfiable = 416,            // RFC 9110 §15.5.17
+  status_requested_range_not_satisfiable = 416,  // Go's name
+  status_expectation_failed = 417,               // RFC 9110 §15.5.18
+  status_teapot = 418,                           // RFC 9110 §15.5.19 (unused)
+  status_misdirected_request = 421,              // RFC 9110 §15.5.20
+  status_unprocessable_entity = 422,             // RFC 9110 §15.5.21
+  status_locked = 423,                           // RFC 4918 §11.3
+  status_failed_dependency = 424,                // RFC 4918 §11.4
+  status_too_early = 425,                        // RFC 8470 §5.2
+  status_upgrade_required = 426,                 // RFC 9110 §15.5.22
+  status_precondition_required = 428,            // RFC 6585 §3
+  status_too_many_requests = 429,                // RFC 6585 §4
+  status_request_header_fields_too_large = 431,  // RFC 6585 §5
+  status_unavailable_for_legal_reasons = 451,    // RFC 7725 §3
+
+  status_internal_server_error = 500,            // RFC 9110 §15.6.1
+  status_not_implemented = 501,                  // RFC 9110 §15.6.2
+  status_bad_gateway = 502,                      // RFC 9110 §15.6.3
+  status_service_unavailable = 503,              // RFC 9110 §15.6.4
+  status_gateway_timeout = 504,                  // RFC 9110 §15.6.5
+  status_http_version_not_supported = 505,       // RFC 9110 §15.6.6
+  status_variant_also_negotiates = 506,          // RFC 2295 §8.1
+  status_insufficient_storage = 507,             // RFC 4918 §11.5
+  status_loop_detected = 508,                    // RFC 5842 §7.2
+  status_not_extended = 510,                     // RFC 2774 §7
+  status_network_authentication_required = 511,  // RFC 6585 §6
 };
 // "OK", "Not Found", … (Go's http.StatusText); "" for unknown codes.
 std::string_view status_text(int code) noexcept;
@@ -118,17 +170,37 @@ class Body {
 namespace detail {
 class RequestContextSource;  // the connection a request came on (the server's)
 struct RequestAccess;        // the server's and httptest's way to Request's private fields
+struct RequestExtras;        // what a Request parses on first use (src/http/request_extras.h)
 }  // namespace detail
 
+// A request as the handler gets it (Go's http.Request).
+//
+// Views and owned values. The string views and spans below (method,
+// target, path, raw_query, host, headers, trailers, and what header() and
+// header_values() return) point into the connection's read buffer: they
+// are valid until the handler returns, and the next request on the
+// connection overwrites them. A handler that hands work to another
+// goroutine copies what that goroutine needs, or hands it clone(), which
+// owns its bytes.
+//
+// url(), form(), cookies(), path_value() and the rest below them own
+// their values; those returned by reference or view live until the request
+// ends (as the views do).
 class Request {
  public:
-  std::string_view method;     // "GET"
-  std::string_view target;     // request-target as sent: "/search?q=x"
-  std::string_view path;       // target's path, still percent-encoded: "/search"
-  std::string_view raw_query;  // after '?', without it: "q=x"
+  Request();
+  ~Request();
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
+
+  std::string_view method;     // "GET" — a view: valid until the handler returns
+  std::string_view target;     // request-target as sent: "/search?q=x" — a view
+  std::string_view path;       // target's path, still percent-encoded: "/search" — a view
+  std::string_view raw_query;  // after '?', without it: "q=x" — a view
   int proto_major = 1;
   int proto_minor = 1;
-  std::string_view host;  // Host header (or the authority of an absolute target)
+  // Host header (or the authority of an absolute target) — a view.
+  std::string_view host;
   // Content-Length, or -1 when unknown (chunked); 0 for no body.
   std::int64_t content_length = 0;
   net::Addr remote_addr;
@@ -136,20 +208,71 @@ class Request {
   // suite, SNI name, ALPN protocol, client certificate; null over plain TCP.
   const tls::ConnectionState* tls = nullptr;
   std::span<const Header> headers;   // views into the connection's read buffer
-  std::span<const Header> trailers;  // filled once a chunked body was read to its end
+  std::span<const Header> trailers;  // filled once a chunked body was read to its end (views)
 
-  // First value of a header field (case-insensitive name), or "".
+  // First value of a header field (case-insensitive name), or "" (a view).
   std::string_view header(std::string_view name) const;
-  // Every value of a header field, in order.
+  // Every value of a header field, in order (views).
   std::vector<std::string_view> header_values(std::string_view name) const;
-  // First value of a query parameter, percent-decoded ("" if absent).
+  // First value of a query parameter, percent-decoded ("" if absent); owned.
+  // url().query().values(key) gives every value.
   std::string query(std::string_view key) const;
-  // The path's decoded form ("/a%20b" → "/a b").
+  // The path's decoded form ("/a%20b" → "/a b"); owned.
   std::string decoded_path() const;
-  // The value matched by a {name} wildcard of the ServeMux pattern.
+  // The value matched by a {name} wildcard of the ServeMux pattern (owned
+  // by the request: valid until it ends).
   std::string_view path_value(std::string_view name) const;
   void set_path_value(std::string_view name, std::string value);
   std::string_view proto() const noexcept;  // "HTTP/1.1"
+
+  // --- What Go's Request parses for you: owned values, made on first use
+  // (a request that never asks pays nothing), valid until the request ends.
+
+  // The request-target as a URL (Go's r.URL): path decoded, raw_query, and
+  // for an absolute-form target its scheme and host. It follows `path` as
+  // it is now (strip_prefix shortens it). A target that Go would refuse
+  // (a malformed %-escape) gives its path undecoded.
+  const url::URL& url() const;
+
+  // Go's ParseForm: form() gets the query's values and, for POST, PUT and
+  // PATCH with an application/x-www-form-urlencoded body, the body's (read
+  // here, at most kMaxFormBytes: beyond, errc::post_too_large) before them;
+  // post_form() the body's only. Idempotent. Malformed pairs are skipped
+  // and the first error returned, as in Go.
+  Error parse_form();
+  const url::Values& form() const;       // empty until parse_form
+  const url::Values& post_form() const;  // empty until parse_form
+  // The first value of `key` in form(), parsing the form first (with
+  // parse_multipart_form(32 MiB), as Go's FormValue; errors are ignored).
+  std::string_view form_value(std::string_view key);
+  // The same in post_form() (Go's PostFormValue).
+  std::string_view post_form_value(std::string_view key);
+
+  // Go's ParseMultipartForm: reads a multipart/form-data body (RFC 7578)
+  // into multipart_form(), files beyond max_memory bytes into temporary
+  // files (gone when the request ends), and adds its values to form() and
+  // post_form(). errc::not_multipart for another Content-Type.
+  Error parse_multipart_form(std::int64_t max_memory);
+  const multipart::Form* multipart_form() const;  // null until parsed
+  // The first file uploaded under `key` (Go's FormFile), parsing the form
+  // first; multipart::errc::missing_file when there is none.
+  Result<multipart::FileHeader> form_file(std::string_view key);
+  // The body's parts one at a time (Go's MultipartReader): for uploads too
+  // large to hold; then parse_multipart_form is refused, and vice versa.
+  Result<multipart::Reader*> multipart_reader();
+
+  // The cookie named `name` from the Cookie header fields (RFC 6265 §5.4),
+  // or nullopt (Go's ErrNoCookie).
+  std::optional<Cookie> cookie(std::string_view name) const;
+  // Every cookie sent, in order (Go's Cookies).
+  std::vector<Cookie> cookies() const;
+
+  // A copy of this request that owns every byte it refers to (Go's
+  // r.Clone): hand it to a goroutine that outlives the handler. Its body
+  // reads nothing (read the body first and hand over the bytes); its
+  // context is this request's (cancelled when the handler returns) or `ctx`.
+  std::shared_ptr<Request> clone() const;
+  std::shared_ptr<Request> clone(Context ctx) const;
 
   Body& body() { return *body_; }
   // Replaces the body the handler reads (Go's `r.Body = …`, as
@@ -169,11 +292,15 @@ class Request {
 
  private:
   friend struct detail::RequestAccess;
+  detail::RequestExtras& extras() const;
+
   Body* body_ = nullptr;
   Context context_;
   // If set, the connection makes the context on first use (context_ unused).
   detail::RequestContextSource* context_source_ = nullptr;
   std::vector<std::pair<std::string, std::string>> path_values_;
+  // url(), forms, multipart: made on first use, dropped when the request ends.
+  mutable std::unique_ptr<detail::RequestExtras> extras_;
 };
 
 // What ResponseWriter::write and send_file return: the bytes taken, and an
@@ -212,6 +339,72 @@ class ResponseWriter {
   // bytes are more than the write buffer holds; this default reads them
   // with pread(2) and write()s them.
   virtual WriteResult send_file(int fd, std::int64_t offset, std::size_t count);
+
+  // The writer this one wraps, or nullptr (Go's Unwrap convention): how
+  // ResponseController reaches what a middleware's writer does not offer.
+  virtual ResponseWriter* unwrap() noexcept { return nullptr; }
+  // Bounds the writes of this response (Go's SetWriteDeadline through a
+  // ResponseController); Deadline{} removes it. The server's connection
+  // has it, and clears it when the response is done; this default returns
+  // errc::not_supported.
+  virtual Error set_write_deadline(net::Deadline deadline);
+};
+
+// A middleware's writer, forwarding everything to the writer it wraps (in
+// Go, what embedding http.ResponseWriter gives). Derive from it and
+// override only what the middleware changes:
+//
+// ```cpp
+// struct StatusRecorder : gofer::http::ResponseWriterWrapper {
+//   using ResponseWriterWrapper::ResponseWriterWrapper;
+//   int status = gofer::http::status_ok;
+//   void write_header(int code) override {
+//     status = code;
+//     ResponseWriterWrapper::write_header(code);
+//   }
+// };
+// ```
+//
+// The wrapped writer must outlive the wrapper (it does when both live in
+// the handler's frame). unwrap() returns it, so a ResponseController made
+// on the wrapper reaches the connection.
+class ResponseWriterWrapper : public ResponseWriter {
+ public:
+  explicit ResponseWriterWrapper(ResponseWriter& inner) noexcept : inner_(&inner) {}
+  HeaderMap& header() override { return inner_->header(); }
+  void write_header(int code) override { inner_->write_header(code); }
+  WriteResult write(std::string_view data) override { return inner_->write(data); }
+  Error flush() override { return inner_->flush(); }
+  WriteResult send_file(int fd, std::int64_t offset, std::size_t count) override {
+    return inner_->send_file(fd, offset, count);
+  }
+  ResponseWriter* unwrap() noexcept override { return inner_; }
+  Error set_write_deadline(net::Deadline deadline) override {
+    return inner_->set_write_deadline(deadline);
+  }
+
+ private:
+  ResponseWriter* inner_;
+};
+
+// Go 1.20's http.ResponseController: what a handler asks of the
+// connection under any number of middleware writers. Each call goes to the
+// outermost writer that supports it, following unwrap() past those that
+// return errc::not_supported. Not offered yet: Hijack and SetReadDeadline
+// (the server's own use of the read deadline, to see a client go away
+// while the handler runs, would have to yield to the handler's), and
+// EnableFullDuplex (reads and writes already interleave on HTTP/1.1 here).
+class ResponseController {
+ public:
+  explicit ResponseController(ResponseWriter& w) noexcept : w_(&w) {}
+  // Sends what is buffered now (Go's Flush / FlushError).
+  Error flush();
+  // Go's SetWriteDeadline: errc::not_supported if no writer in the chain
+  // has one.
+  Error set_write_deadline(net::Deadline deadline);
+
+ private:
+  ResponseWriter* w_;
 };
 
 using Handler = std::function<void(ResponseWriter&, Request&)>;
@@ -224,6 +417,10 @@ void error(ResponseWriter& w, std::string_view message, int code);
 void not_found(ResponseWriter& w, Request& r);
 // A redirect to `url` (absolute path or URL) with `code` (3xx).
 void redirect(ResponseWriter& w, Request& r, std::string_view url, int code);
+
+// Adds a Set-Cookie header field for `cookie` (Go's http.SetCookie); a
+// cookie whose name is not a token is dropped, as Go drops it.
+void set_cookie(ResponseWriter& w, const Cookie& cookie);
 
 // Counters of a Server since it started serving (for /metrics).
 struct ServerStats {
@@ -270,6 +467,17 @@ class Server {
   // trip through the poller. 0: never park.
   std::chrono::nanoseconds idle_park_after = std::chrono::milliseconds(250);
   std::size_t max_header_bytes = 1 << 20;
+  // On shutdown(), a connection idle between requests may still send one
+  // more request within this long; it is answered with "Connection: close"
+  // and the connection ends, as does one that sends nothing. A keep-alive
+  // client whose next request crossed the shutdown on the wire so gets its
+  // answer instead of a reset (RFC 9112 §9.6 lets a server close an idle
+  // connection; this narrows the race to clients quiet for this long).
+  // 0: idle connections are closed at once, as Go's Shutdown does.
+  std::chrono::nanoseconds shutdown_idle_wait = std::chrono::milliseconds(500);
+  // A line per response (and per request answered with an error before a
+  // handler ran), if set. See gofer/http/access_log.h.
+  std::shared_ptr<AccessLog> access_log;
 
   Server();
   Server(Server&&) = delete;
@@ -305,9 +513,28 @@ class Server {
   // start afterwards use it, open connections keep theirs. On error
   // nothing changes.
   tls::LoadError reload_certificates(std::string_view cert_file, std::string_view key_file);
-  // Stops accepting, closes idle connections, lets in-flight requests
-  // finish, and returns when all connections are gone or at the deadline
-  // (then it closes the rest and returns net::errc::timeout).
+  // Go's Shutdown: stops accepting (listen_and_serve and serve return
+  // errc::server_closed at once), cancels the contexts of requests in
+  // flight, closes idle connections, lets the requests in flight finish,
+  // and returns {} when every connection is gone. If `ctx` ends first it
+  // returns ctx.err() (context_errc::deadline_exceeded or ::canceled) and,
+  // as Go's does, leaves the connections still open alone: close() ends
+  // them. A graceful stop on SIGTERM (gofer/signal.h):
+  //
+  // ```cpp
+  // gofer::http::Server server;
+  // auto sigs = gofer::make_chan<int>(1);
+  // gofer::signal::notify(sigs, SIGTERM);
+  // gofer::go([&] {
+  //   sigs.recv();
+  //   auto [ctx, cancel] = gofer::with_timeout(gofer::background(), std::chrono::seconds(10));
+  //   if (server.shutdown(ctx)) (void)server.close();  // past 10 s: end the rest
+  //   cancel();
+  // });
+  // ```
+  Error shutdown(const Context& ctx);
+  // The same bounded by a deadline (Deadline{}: none): at the deadline it
+  // closes the connections still open and returns net::errc::timeout.
   Error shutdown(net::Deadline deadline);
   // Closes the listeners and every connection now.
   Error close();
@@ -328,6 +555,11 @@ enum class errc {
   server_closed = 1,  // Go's http.ErrServerClosed
   body_too_large,     // read_all beyond its limit / MaxBytesReader
   handler_timeout,
+  not_multipart,       // Go's ErrNotMultipart: the Content-Type is not multipart/form-data
+  missing_boundary,    // Go's ErrMissingBoundary
+  post_too_large,      // parse_form: an urlencoded body past kMaxFormBytes ("http: POST too large")
+  multipart_conflict,  // multipart_reader and parse_multipart_form both used on one request
+  not_supported,       // Go's ErrNotSupported: no writer in the chain offers it
 };
 const std::error_category& http_category() noexcept;
 inline std::error_code make_error_code(errc e) noexcept {

@@ -2,6 +2,7 @@
 // rule or Go net/http behaviour it checks.
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -12,9 +13,11 @@
 #include "gofer/chan.h"
 #include "gofer/context.h"
 #include "gofer/http/file_server.h"
+#include "gofer/http/httptest.h"
 #include "gofer/http/server.h"
 #include "gofer/net.h"
 #include "gofer/runtime.h"
+#include "gofer/signal.h"
 #include "gofer/sync.h"
 #include "gofer/time.h"
 #include "runtime/park.h"
@@ -293,6 +296,91 @@ TEST(Server, ShutdownLetsInFlightRequestsFinish) {
         wg.wait();
         EXPECT_TRUE(resp.ends_with("done")) << resp;
         EXPECT_EQ(serve_err, http::errc::server_closed);
+      },
+      {.procs = 2});
+}
+
+// The graceful stop of a Go server: signal.Notify, then Shutdown(ctx) on
+// the signal. The request in flight when the signal comes is answered,
+// Shutdown returns nil, Serve returns ErrServerClosed.
+TEST(Server, ShutdownOnASignalLetsTheRequestInFlightFinish) {
+  gofer::run(
+      [] {
+        std::atomic<bool> in_handler{false};
+        ServingServer srv([&](http::ResponseWriter& w, http::Request&) {
+          in_handler = true;
+          gofer::sleep_for(200ms);
+          w.write("done");
+        });
+        auto sigs = gofer::make_chan<int>(1);
+        gofer::signal::notify(sigs, SIGUSR2);
+        srv.start();
+        gofer::Error shutdown_err = make_error_code(net::errc::closed);  // overwritten
+        gofer::WaitGroup stopped;
+        stopped.add(1);
+        gofer::go([&] {
+          sigs.recv();
+          auto [ctx, cancel] = gofer::with_timeout(gofer::background(), 10s);
+          shutdown_err = srv.server.shutdown(ctx);
+          cancel();
+          stopped.done();
+        });
+        std::string resp;
+        gofer::WaitGroup client;
+        client.add(1);
+        gofer::go([&] {
+          resp = roundtrip(srv.addr(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "done");
+          client.done();
+        });
+        while (!in_handler.load()) gofer::sleep_for(1ms);
+        ASSERT_EQ(::kill(::getpid(), SIGUSR2), 0);
+        stopped.wait();
+        client.wait();
+        gofer::signal::stop(sigs);
+        EXPECT_FALSE(shutdown_err) << shutdown_err.message();
+        EXPECT_TRUE(resp.ends_with("done")) << resp;
+        EXPECT_FALSE(srv.stop());  // serve() returned server_closed (checked in start())
+      },
+      {.procs = 2});
+}
+
+// Go: "If the provided context expires before the shutdown is complete,
+// Shutdown returns the context's error"; the connections still open are
+// left alone (the handler's response still arrives), and Close ends what
+// is left.
+TEST(Server, ShutdownReturnsTheContextsErrorAndLeavesTheConnectionOpen) {
+  gofer::run(
+      [] {
+        auto release = gofer::make_chan<gofer::Empty>();
+        std::atomic<bool> in_handler{false};
+        ServingServer srv([&, release](http::ResponseWriter& w, http::Request&) {
+          in_handler = true;
+          release.recv();
+          w.write("late");
+        });
+        srv.start();
+        std::string resp;
+        gofer::WaitGroup client;
+        client.add(1);
+        gofer::go([&] {
+          resp = roundtrip(srv.addr(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "late");
+          client.done();
+        });
+        while (!in_handler.load()) gofer::sleep_for(1ms);
+        auto [ctx, cancel] = gofer::with_timeout(gofer::background(), 50ms);
+        EXPECT_EQ(srv.server.shutdown(ctx), gofer::context_errc::deadline_exceeded);
+        cancel();
+        EXPECT_EQ(srv.server.open_connections(), 1u);
+        release.send(gofer::Empty{});
+        client.wait();
+        EXPECT_TRUE(resp.ends_with("late")) << resp;
+        // A cancelled context: the same, with canceled.
+        auto [done_ctx, cancel_now] = gofer::with_cancel(gofer::background());
+        cancel_now();
+        gofer::Error again = srv.server.shutdown(done_ctx);
+        EXPECT_TRUE(!again || again == gofer::context_errc::canceled) << again.message();
+        EXPECT_FALSE(srv.server.close());
+        EXPECT_FALSE(srv.stop());
       },
       {.procs = 2});
 }
@@ -644,6 +732,185 @@ TEST(Server, SendFileUsesSendfileForLargeBodies) {
     EXPECT_EQ(bytes, 300'000 + 200'000);
   });
   ::close(fd);
+}
+
+}  // namespace
+
+namespace {
+
+// Go's StatusText for every status constant Go names (net/http/status.go);
+// "" for a code it does not name.
+TEST(Status, EveryGoConstantHasGosText) {
+  const std::pair<int, std::string_view> go[] = {
+      {http::status_continue, "Continue"},
+      {http::status_switching_protocols, "Switching Protocols"},
+      {http::status_processing, "Processing"},
+      {http::status_early_hints, "Early Hints"},
+      {http::status_accepted, "Accepted"},
+      {http::status_non_authoritative_info, "Non-Authoritative Information"},
+      {http::status_reset_content, "Reset Content"},
+      {http::status_multi_status, "Multi-Status"},
+      {http::status_already_reported, "Already Reported"},
+      {http::status_im_used, "IM Used"},
+      {http::status_multiple_choices, "Multiple Choices"},
+      {http::status_see_other, "See Other"},
+      {http::status_use_proxy, "Use Proxy"},
+      {http::status_unauthorized, "Unauthorized"},
+      {http::status_payment_required, "Payment Required"},
+      {http::status_not_acceptable, "Not Acceptable"},
+      {http::status_proxy_auth_required, "Proxy Authentication Required"},
+      {http::status_conflict, "Conflict"},
+      {http::status_gone, "Gone"},
+      {http::status_request_entity_too_large, "Request Entity Too Large"},
+      {http::status_request_uri_too_long, "Request URI Too Long"},
+      {http::status_unsupported_media_type, "Unsupported Media Type"},
+      {http::status_requested_range_not_satisfiable, "Requested Range Not Satisfiable"},
+      {http::status_teapot, "I'm a teapot"},
+      {http::status_misdirected_request, "Misdirected Request"},
+      {http::status_unprocessable_entity, "Unprocessable Entity"},
+      {http::status_locked, "Locked"},
+      {http::status_failed_dependency, "Failed Dependency"},
+      {http::status_too_early, "Too Early"},
+      {http::status_upgrade_required, "Upgrade Required"},
+      {http::status_precondition_required, "Precondition Required"},
+      {http::status_too_many_requests, "Too Many Requests"},
+      {http::status_unavailable_for_legal_reasons, "Unavailable For Legal Reasons"},
+      {http::status_bad_gateway, "Bad Gateway"},
+      {http::status_gateway_timeout, "Gateway Timeout"},
+      {http::status_variant_also_negotiates, "Variant Also Negotiates"},
+      {http::status_insufficient_storage, "Insufficient Storage"},
+      {http::status_loop_detected, "Loop Detected"},
+      {http::status_not_extended, "Not Extended"},
+      {http::status_network_authentication_required, "Network Authentication Required"},
+  };
+  for (auto [code, text] : go) EXPECT_EQ(http::status_text(code), text) << code;
+  EXPECT_EQ(http::status_payload_too_large, http::status_request_entity_too_large);
+  EXPECT_EQ(http::status_text(306), "");  // unused (RFC 9110 §15.4.7); Go names none
+  EXPECT_EQ(http::status_text(599), "");
+}
+
+}  // namespace
+
+namespace {
+
+// A middleware's writer as Go writes one: it embeds the ResponseWriter
+// and overrides only WriteHeader.
+struct StatusRecorder : http::ResponseWriterWrapper {
+  using ResponseWriterWrapper::ResponseWriterWrapper;
+  int status = 0;
+  void write_header(int code) override {
+    status = code;
+    ResponseWriterWrapper::write_header(code);
+  }
+};
+
+// A writer that forwards the four basics and unwrap() only (no deadline):
+// ResponseController must look past it, as Go's follows Unwrap.
+class OpaqueWriter final : public http::ResponseWriter {
+ public:
+  explicit OpaqueWriter(http::ResponseWriter& inner) : inner_(&inner) {}
+  http::HeaderMap& header() override { return inner_->header(); }
+  void write_header(int code) override { inner_->write_header(code); }
+  http::WriteResult write(std::string_view data) override { return inner_->write(data); }
+  gofer::Error flush() override { return inner_->flush(); }
+  http::ResponseWriter* unwrap() noexcept override { return inner_; }
+
+ private:
+  http::ResponseWriter* inner_;
+};
+
+// Go: a writer that embeds http.ResponseWriter gets every method it does
+// not override from the one it wraps; Unwrap returns that one.
+TEST(ResponseWriterWrapper, ForwardsWhatItDoesNotOverride) {
+  http::httptest::ResponseRecorder rec;
+  StatusRecorder w(rec);
+  w.header().set("X-Seen", "yes");
+  w.write_header(http::status_created);
+  w.write("made");
+  EXPECT_FALSE(http::ResponseController(w).flush());
+  EXPECT_EQ(w.status, http::status_created);
+  EXPECT_EQ(rec.code, http::status_created);
+  EXPECT_EQ(rec.body, "made");
+  EXPECT_EQ(rec.sent_header().get("X-Seen"), "yes");
+  EXPECT_TRUE(rec.flushed);
+  EXPECT_EQ(w.unwrap(), &rec);
+  // A recorder has no connection: Go's ErrNotSupported, through the chain.
+  OpaqueWriter outer(w);
+  EXPECT_EQ(http::ResponseController(outer).set_write_deadline(net::Clock::now() + 1s),
+            http::errc::not_supported);
+}
+
+// Go 1.20's ResponseController under two middleware writers: Flush sends
+// the head and the bytes so far while the handler still runs, and
+// SetWriteDeadline reaches the connection (a deadline already past makes
+// the next send fail with a timeout instead of blocking).
+TEST(ResponseController, FlushesAndSetsTheWriteDeadlineThroughWrappers) {
+  gofer::run(
+      [] {
+        auto client_saw_head = gofer::make_chan<gofer::Empty>(1);
+        gofer::Error deadline_err = make_error_code(net::errc::closed);  // overwritten
+        gofer::Error late_flush = {};
+        ServingServer srv([&, client_saw_head](http::ResponseWriter& w, http::Request& r) {
+          StatusRecorder status(w);
+          OpaqueWriter outer(status);
+          http::ResponseController rc(outer);
+          if (r.path == "/stream") {
+            deadline_err = rc.set_write_deadline(net::Clock::now() + 10s);
+            outer.write("first part;");
+            if (rc.flush()) return;
+            client_saw_head.recv();  // the client read it: flush sent it
+            outer.write("second part");
+          } else if (r.path == "/expired") {
+            (void)rc.set_write_deadline(net::Clock::now() - 1s);
+            outer.write("too late");  // buffered: nothing sent yet
+            late_flush = rc.flush();
+          }
+        });
+        srv.start();
+        auto [c, err] = net::dial("tcp", srv.addr(), 2s);
+        ASSERT_FALSE(err);
+        ASSERT_FALSE(c.set_deadline(net::Clock::now() + 10s));
+        ASSERT_FALSE(c.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n").err);
+        std::string got = read_until(c, "first part;");
+        EXPECT_NE(got.find("first part;"), std::string::npos) << got;
+        client_saw_head.send(gofer::Empty{});
+        got += read_until(c, "second part");
+        EXPECT_NE(got.find("second part"), std::string::npos) << got;
+        EXPECT_FALSE(deadline_err) << deadline_err.message();
+        EXPECT_FALSE(c.close());
+
+        std::string expired = roundtrip(srv.addr(), "GET /expired HTTP/1.1\r\nHost: x\r\n\r\n");
+        EXPECT_EQ(late_flush, net::errc::timeout) << late_flush.message();
+        EXPECT_FALSE(srv.stop());
+      },
+      {.procs = 2});
+}
+
+// The deadline a handler sets is its response's: the server clears it
+// when the response is done, so the next request on the connection is not
+// cut short by it (Go resets the connection's deadlines per request).
+TEST(ResponseController, AHandlersWriteDeadlineEndsWithItsResponse) {
+  with_server(
+      [](http::ResponseWriter& w, http::Request& r) {
+        if (r.path == "/short") {
+          (void)http::ResponseController(w).set_write_deadline(net::Clock::now() + 20ms);
+          w.write("short");
+          return;
+        }
+        gofer::sleep_for(100ms);  // past the first request's deadline
+        w.write("Hello, World!");
+      },
+      [](const std::string& addr) {
+        auto [c, err] = net::dial("tcp", addr, 2s);
+        ASSERT_FALSE(err);
+        ASSERT_FALSE(c.set_deadline(net::Clock::now() + 10s));
+        ASSERT_FALSE(c.write("GET /short HTTP/1.1\r\nHost: x\r\n\r\n").err);
+        EXPECT_NE(read_until(c, "short").find("short"), std::string::npos);
+        ASSERT_FALSE(c.write("GET /later HTTP/1.1\r\nHost: x\r\n\r\n").err);
+        std::string later = read_hello_reply(c);
+        EXPECT_NE(later.find("200 OK"), std::string::npos) << later;
+        EXPECT_NE(later.find("Hello, World!"), std::string::npos) << later;
+      });
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <string>
 
@@ -142,6 +143,30 @@ TEST(HttpsServer, ServesTheHandlerOverTlsWithTheConnectionState) {
         EXPECT_EQ(c.connection_state().negotiated_protocol, "http/1.1");
         (void)c.close();
         EXPECT_FALSE(srv.stop());
+      },
+      {.procs = 2});
+}
+
+// Go's r.Clone keeps r.TLS: a clone handed to a goroutine still says what
+// was negotiated after the connection (and its TLS state) is gone.
+TEST(HttpsServer, CloneKeepsTheConnectionStateAfterTheConnectionEnds) {
+  gofer::run(
+      [] {
+        std::shared_ptr<http::Request> copy;
+        HttpsServer srv([&copy](http::ResponseWriter& w, http::Request& r) {
+          copy = r.clone(gofer::background());
+          w.write("ok");
+        });
+        srv.start();
+        tls::Conn c = dial_tls(srv.addr());
+        EXPECT_EQ(body_of(round_trip(c, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")), "ok");
+        (void)c.close();
+        EXPECT_FALSE(srv.stop());  // every connection closed and freed
+        ASSERT_NE(copy, nullptr);
+        ASSERT_NE(copy->tls, nullptr);
+        EXPECT_EQ(copy->tls->version, tls::Version::tls13);
+        EXPECT_EQ(copy->tls->server_name, "localhost");
+        EXPECT_EQ(copy->tls->negotiated_protocol, "http/1.1");
       },
       {.procs = 2});
 }
