@@ -36,6 +36,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <system_error>
@@ -189,6 +190,31 @@ WithCancel with_cancel(const Context& parent);
 WithCancel with_deadline(const Context& parent, TimePoint deadline);
 // with_deadline(parent, now + timeout).
 WithCancel with_timeout(const Context& parent, Duration timeout);
+
+// What after_func returns (Go's `stop func() bool`): stop() unregisters the
+// function. It returns true if f has not been started and now never will
+// be; false if ctx was done and f has been started (or stop() was called
+// before). Unlike Go, the handle holds the registration: destroying its
+// last copy unregisters f, as stop() would. An empty handle (for a context that is never done) has
+// nothing to stop: its stop() returns true, f will not run.
+class AfterFuncStop {
+ public:
+  AfterFuncStop() noexcept = default;
+  bool stop() const;
+
+ private:
+  friend struct detail::ContextAccess;
+  explicit AfterFuncStop(std::shared_ptr<detail::CancelCtx> node) : node_(std::move(node)) {}
+  std::shared_ptr<detail::CancelCtx> node_;
+};
+
+// Go 1.21's context.AfterFunc: once ctx is done, runs f on a goroutine of
+// its own (at once if ctx is done already). For a context that can never
+// be done (background()) nothing is registered and the cost is a load. It
+// lets a wait that is not a channel — a socket read, a lock — be given up
+// when a context ends, without a goroutine that waits for it meanwhile:
+// the HTTP client closes a connection this way.
+AfterFuncStop after_func(const Context& ctx, std::function<void()> f);
 
 // A child that carries `value` under `key` (Go's context.WithValue).
 template <class T, class U>

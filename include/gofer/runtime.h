@@ -37,6 +37,15 @@ struct Config {
 // Must not be called from a goroutine.
 void run(std::function<void()> main, Config config = {});
 
+// Registers f to run on the main goroutine once `main` has returned,
+// before run() returns: the last registered runs first. It is for state
+// that belongs to one run of the runtime (timers, pooled connections) and
+// that a library keeps in a global, such as the HTTP client's default
+// transport — gofer::run may be called again in the same process, unlike
+// Go's main. Goroutines still running meanwhile are not stopped. Call it
+// while the runtime runs.
+void at_main_exit(std::function<void()> f);
+
 // True while the caller runs on a goroutine.
 bool in_goroutine() noexcept;
 

@@ -7,8 +7,11 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "gofer/runtime.h"
 #include "runtime/fatal.h"
@@ -350,6 +353,35 @@ void detail::exit_blocking() {
   exit_blocking_impl();
 }
 
+namespace {
+
+// at_main_exit's functions, for the run in progress (run() starts with none).
+std::mutex g_main_exit_mu;
+std::vector<std::function<void()>> g_main_exit;  // guarded by g_main_exit_mu
+
+// The main goroutine's last act: the functions registered, last first. One
+// may register another; it runs too.
+void run_main_exit() {
+  for (;;) {
+    std::function<void()> f;
+    {
+      std::lock_guard lock(g_main_exit_mu);
+      if (g_main_exit.empty()) return;
+      f = std::move(g_main_exit.back());
+      g_main_exit.pop_back();
+    }
+    f();
+  }
+}
+
+}  // namespace
+
+void at_main_exit(std::function<void()> f) {
+  GOFER_CHECK(g_sched != nullptr, "at_main_exit() called while no runtime runs");
+  std::lock_guard lock(g_main_exit_mu);
+  g_main_exit.push_back(std::move(f));
+}
+
 void run(std::function<void()> main, Config config) {
   GOFER_CHECK(g_sched == nullptr, "gofer::run() called while a runtime is running");
   int procs = choose_procs(config.procs);
@@ -389,7 +421,14 @@ void run(std::function<void()> main, Config config) {
   m0->p_id.store(0, std::memory_order_relaxed);
 
   G* g = gfget(p0);
-  g->task = detail::Task(std::move(main));
+  {
+    std::lock_guard lock(g_main_exit_mu);
+    g_main_exit.clear();
+  }
+  g->task = detail::Task([main = std::move(main)] {
+    main();
+    run_main_exit();
+  });
   __atomic_store_n(&g->id, new_goid(p0), __ATOMIC_RELAXED);
   g->creator_pc = reinterpret_cast<void*>(&gofer::run);
   g->status_since.store(coarse_nanotime(), std::memory_order_relaxed);

@@ -12,9 +12,11 @@
 // ancestor either finishes with the child first or never sees it.
 #include "gofer/context.h"
 
+#include <atomic>
 #include <mutex>
 #include <string>
 
+#include "gofer/runtime.h"
 #include "runtime/park.h"
 #include "runtime/timer.h"
 
@@ -70,6 +72,9 @@ class CancelCtx final : public ContextImpl {
  public:
   CancelCtx(std::shared_ptr<const ContextImpl> parent, std::optional<TimePoint> deadline)
       : parent_(std::move(parent)), ancestor_(parent_->cancel_ctx()), deadline_(deadline) {}
+  // An after_func node: cancelling it starts `after` on a goroutine.
+  CancelCtx(std::shared_ptr<const ContextImpl> parent, std::function<void()> after)
+      : parent_(std::move(parent)), ancestor_(parent_->cancel_ctx()), after_(std::move(after)) {}
 
   ~CancelCtx() override {
     // First leave the ancestor's list (see the file comment), then stop the
@@ -116,6 +121,14 @@ class CancelCtx final : public ContextImpl {
     timer_->reset(when_ns);
   }
 
+  // after_func's stop(): true if `after_` had not been started, and now
+  // never will be.
+  bool stop_after() {
+    if (after_started_.exchange(true, std::memory_order_acq_rel)) return false;
+    cancel(true, make_error_code(context_errc::canceled));
+    return true;
+  }
+
   // Go's cancelCtx.cancel(removeFromParent, err).
   void cancel(bool remove_from_parent, std::error_code err) {
     {
@@ -148,6 +161,12 @@ class CancelCtx final : public ContextImpl {
     }
     children_ = nullptr;
     if (timer_) timer_->stop();  // a fire already under way finds err_ set
+    // acq_rel: pairs with stop_after's exchange; exactly one of them wins.
+    // go() only queues the goroutine: no park under mu_ (this may run on a
+    // timer's scheduler stack).
+    if (after_ && !after_started_.exchange(true, std::memory_order_acq_rel)) {
+      gofer::go(std::move(after_));
+    }
   }
 
   void unlink_locked(CancelCtx* child) {
@@ -177,6 +196,8 @@ class CancelCtx final : public ContextImpl {
   std::error_code err_;                  // guarded by mu_
   CancelCtx* children_ = nullptr;        // guarded by mu_: first uncancelled linked child
   std::optional<runtime::Timer> timer_;  // emplaced under mu_; stopped under mu_
+  std::function<void()> after_;          // after_func's f; moved out under mu_ when started
+  std::atomic<bool> after_started_{false};
 
   // This node's links in ancestor_->children_; guarded by ancestor_->mu_.
   CancelCtx* prev_ = nullptr;
@@ -189,6 +210,9 @@ struct ContextAccess {
   static const std::shared_ptr<const ContextImpl>& impl(const Context& c) { return c.impl_; }
   static CancelFunc cancel_func(std::shared_ptr<CancelCtx> c) { return CancelFunc(std::move(c)); }
   static CancelCtx* ctx(const CancelFunc& f) { return f.ctx_.get(); }
+  static AfterFuncStop after_func_stop(std::shared_ptr<CancelCtx> c) {
+    return AfterFuncStop(std::move(c));
+  }
 };
 
 namespace {
@@ -207,6 +231,18 @@ Context::Context() : Context(detail::ContextAccess::impl(background())) {}
 
 void CancelFunc::operator()() const {
   if (ctx_) ctx_->cancel(true, make_error_code(context_errc::canceled));
+}
+
+bool AfterFuncStop::stop() const {
+  return !node_ || node_->stop_after();
+}
+
+AfterFuncStop after_func(const Context& ctx, std::function<void()> f) {
+  const auto& parent = detail::ContextAccess::impl(ctx);
+  if (parent->cancel_ctx() == nullptr) return {};  // never done: f can never run
+  auto node = std::make_shared<detail::CancelCtx>(parent, std::move(f));
+  node->propagate();  // cancels the node (and starts f) at once if ctx is done
+  return detail::ContextAccess::after_func_stop(std::move(node));
 }
 
 Context background() {

@@ -36,6 +36,30 @@ TEST(Run, CanRunManyTimesInOneProcess) {
   EXPECT_EQ(sum, 20);
 }
 
+// at_main_exit: the functions run on the main goroutine after main returns,
+// last registered first, one registered meanwhile too; the next run starts
+// with none.
+TEST(Run, AtMainExitRunsOnTheMainGoroutineLastFirst) {
+  std::vector<int> order;
+  std::vector<std::uint64_t> ids;
+  gofer::run([&] {
+    gofer::at_main_exit([&] {
+      order.push_back(1);
+      ids.push_back(gofer::this_goroutine_id());
+    });
+    gofer::at_main_exit([&] {
+      order.push_back(2);
+      gofer::at_main_exit([&] { order.push_back(3); });
+    });
+    order.push_back(0);
+  });
+  EXPECT_EQ(order, (std::vector<int>{0, 2, 3, 1}));
+  EXPECT_EQ(ids, (std::vector<std::uint64_t>{1}));
+  order.clear();
+  gofer::run([&] { order.push_back(0); });
+  EXPECT_EQ(order, (std::vector<int>{0}));
+}
+
 TEST(Run, ProcsFromConfigThenEnvironmentThenHardware) {
   int seen = 0;
   gofer::run([&] { seen = gofer::procs(); }, {.procs = 3});

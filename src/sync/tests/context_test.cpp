@@ -245,6 +245,84 @@ TEST(Context, WorkerStopsOnCancel) {
   });
 }
 
+// Go TestAfterFuncCalledAfterCancel / TestAfterFuncNotCalledAfterStop:
+// f runs on its own goroutine once the context is done, exactly once; a
+// stop() before that keeps it from running and says so; after it, stop()
+// says f was started.
+TEST(Context, AfterFunc) {
+  gofer::run([] {
+    auto [ctx, cancel] = gofer::with_cancel(gofer::background());
+    std::atomic<int> runs{0};
+    std::atomic<std::uint64_t> ran_on{0};
+    gofer::AfterFuncStop stop = gofer::after_func(ctx, [&] {
+      ran_on = gofer::this_goroutine_id();
+      ++runs;
+    });
+    settle();
+    EXPECT_EQ(runs.load(), 0);
+    cancel();
+    EXPECT_TRUE(eventually([&] { return runs.load() == 1; }));
+    EXPECT_NE(ran_on.load(), gofer::this_goroutine_id());
+    EXPECT_FALSE(stop.stop());  // already started
+    cancel();
+    settle();
+    EXPECT_EQ(runs.load(), 1);
+
+    auto [ctx2, cancel2] = gofer::with_cancel(gofer::background());
+    gofer::AfterFuncStop stop2 = gofer::after_func(ctx2, [&] { ++runs; });
+    EXPECT_TRUE(stop2.stop());
+    EXPECT_FALSE(stop2.stop());  // Go: a second stop reports false
+    cancel2();
+    settle();
+    EXPECT_EQ(runs.load(), 1);
+    EXPECT_EQ(ctx2.err(), context_errc::canceled);
+  });
+}
+
+// Go TestAfterFuncCalledImmediately: a context already done starts f at
+// once; a deadline starts it when it passes; a context that can never be
+// done registers nothing (stop() has nothing to stop).
+TEST(Context, AfterFuncDoneAlreadyDeadlineAndNever) {
+  gofer::run([] {
+    auto [done_ctx, cancel] = gofer::with_cancel(gofer::background());
+    cancel();
+    std::atomic<int> runs{0};
+    auto stop = gofer::after_func(done_ctx, [&] { ++runs; });
+    EXPECT_TRUE(eventually([&] { return runs.load() == 1; }));
+    EXPECT_FALSE(stop.stop());
+
+    auto [timed, cancel_timed] = gofer::with_timeout(gofer::background(), 20ms);
+    auto stop_timed = gofer::after_func(timed, [&] { ++runs; });
+    EXPECT_TRUE(eventually([&] { return runs.load() == 2; }));
+    EXPECT_EQ(timed.err(), context_errc::deadline_exceeded);
+    cancel_timed();
+
+    auto never = gofer::after_func(gofer::background(), [&] { ++runs; });
+    EXPECT_TRUE(never.stop());
+    settle();
+    EXPECT_EQ(runs.load(), 2);
+  });
+}
+
+// A stopped after_func leaves no link behind in its parent (the parent's
+// cancel walks no stale node) and does not cancel the parent; a dropped
+// handle unregisters f the same way (our rule, not Go's).
+TEST(Context, AfterFuncStopLeavesParentAlone) {
+  gofer::run([] {
+    auto [ctx, cancel] = gofer::with_cancel(gofer::background());
+    std::atomic<int> runs{0};
+    for (int i = 0; i < 1000; ++i) {
+      auto stop = gofer::after_func(ctx, [&] { ++runs; });
+      EXPECT_TRUE(stop.stop());
+      auto dropped = gofer::after_func(ctx, [&] { ++runs; });
+    }
+    EXPECT_FALSE(ctx.err());
+    cancel();
+    settle();
+    EXPECT_EQ(runs.load(), 0);
+  });
+}
+
 // Stress: children created, cancelled and dropped concurrently over all Ps
 // while deadlines fire and the root is finally cancelled.
 TEST(ContextStress, ConcurrentTree) {
