@@ -202,6 +202,37 @@ TEST(ReverseProxy, EventStreamIsFlushedAsItArrives) {
   });
 }
 
+// Go's FlushInterval: a body of known length is buffered by the server,
+// and flushed at the latest flush_interval after a write — the first half
+// reaches the client while the upstream waits (up to 5 s) to send the rest.
+TEST(ReverseProxy, FlushIntervalFlushesABufferedBody) {
+  in_runtime([] {
+    Chan<Empty> first_seen = make_chan<Empty>(0);
+    std::atomic<bool> released_by_client{false};
+    ServingServer upstream([&](http::ResponseWriter& w, http::Request&) {
+      w.header().set("Content-Length", "10");
+      w.write("01234");
+      (void)w.flush();
+      Timer limit(5s);
+      select(recv_case(first_seen, [&] { released_by_client = true; }), recv_case(limit.c()));
+      w.write("56789");
+    });
+    http::ReverseProxy p = proxy_to(upstream.url("/"));
+    p.flush_interval = 20ms;
+    ServingServer proxy(p);
+    auto [resp, err] = http::Client{}.get(proxy.url("/"));
+    ASSERT_FALSE(err) << err.message();
+    EXPECT_EQ(resp.content_length, 10);
+    char buf[16];
+    auto [n, rerr] = resp.body.read(buf);
+    ASSERT_FALSE(rerr);
+    EXPECT_EQ(std::string(buf, n), "01234");
+    first_seen.close();
+    EXPECT_EQ(body_of(resp), "56789");
+    EXPECT_TRUE(released_by_client.load());
+  });
+}
+
 // Trailers the upstream sends reach the client: a declared one as such,
 // one set late as a "Trailer:" field (Go's ReverseProxy copies both).
 TEST(ReverseProxy, ResponseTrailersArePassedOn) {
