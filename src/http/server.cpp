@@ -241,11 +241,19 @@ Error Server::shutdown(const Context& ctx) {
   // idle since the last look — once the idle wait is over (until then an
   // idle connection may bring one more request, and ends after it).
   auto interval = std::chrono::milliseconds(1);
+  bool idle_wait_over = false;
   for (;;) {
     net::Deadline now = net::Clock::now();
     net::Deadline idle_close_at{
         std::chrono::nanoseconds(s.idle_close_at.load(std::memory_order_relaxed))};
-    close_listeners_and(s, now >= idle_close_at ? CloseConns::idle : CloseConns::none);
+    if (!idle_wait_over && now >= idle_close_at) {
+      // The idle connections close now and end within a few ms: look again
+      // soon, not after the interval that grew during the idle wait (which
+      // made a shutdown with idle keep-alive connections last twice the wait).
+      idle_wait_over = true;
+      interval = std::chrono::milliseconds(1);
+    }
+    close_listeners_and(s, idle_wait_over ? CloseConns::idle : CloseConns::none);
     // Acquire: pairs with each connection's release decrement, so that what
     // the connections did happens before shutdown returns.
     if (s.open.load(std::memory_order_acquire) == 0) return {};
