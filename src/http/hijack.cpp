@@ -6,8 +6,6 @@
 // the handler (it still returns from it, and then only lets go: conn.cpp,
 // End::hijacked) and the RawConn handed to the handler. The last of the
 // two to let go deletes the ServedConn.
-#include <algorithm>
-#include <cstring>
 
 #include "http/conn.h"
 #include "http/server_state.h"
@@ -28,13 +26,7 @@ class HijackedConn final : public RawConn {
   // What the server read past the request comes first (Go hands it over in
   // the hijack's bufio.Reader).
   Result<std::size_t> read(std::span<char> buf) override {
-    ReadBuffer& rb = c_->rbuf;
-    if (rb.buffered() > 0) {
-      std::size_t n = std::min(buf.size(), rb.buffered());
-      std::memcpy(buf.data(), rb.unconsumed().data(), n);
-      rb.consume(n);
-      return {n, {}};
-    }
+    if (std::size_t n = c_->rbuf.take(buf); n > 0) return {n, {}};
     return c_->io().read(buf);
   }
   Result<std::size_t> write(std::string_view data) override { return c_->io().write(data); }

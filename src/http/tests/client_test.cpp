@@ -27,13 +27,8 @@ namespace {
 using namespace std::chrono_literals;
 
 using testing::in_runtime;
+using testing::read_body;
 using testing::ServingServer;
-
-std::string read_body(http::Response& resp) {
-  auto [body, err] = resp.body.read_all();
-  EXPECT_FALSE(err) << err.message();
-  return body;
-}
 
 // A raw-socket server: for each connection accepted, for each request head
 // read, it writes the next of `replies` (then closes if the reply says so

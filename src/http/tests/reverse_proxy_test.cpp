@@ -22,6 +22,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::in_runtime;
+using testing::read_body;
 using testing::ServingServer;
 
 http::ReverseProxy proxy_to(const std::string& upstream) {
@@ -30,12 +31,6 @@ http::ReverseProxy proxy_to(const std::string& upstream) {
   http::ReverseProxy p = http::new_single_host_reverse_proxy(target);
   p.transport = std::make_shared<http::Transport>();
   return p;
-}
-
-std::string body_of(http::Response& resp) {
-  auto [body, err] = resp.body.read_all();
-  EXPECT_FALSE(err) << err.message();
-  return body;
 }
 
 // An upstream on a raw socket: reads one request head, writes `reply`,
@@ -107,7 +102,7 @@ TEST(ReverseProxy, ForwardsTheRequestWithoutHopByHopFields) {
     auto [resp, err] = http::Client{}.execute(std::move(req));
     ASSERT_FALSE(err) << err.message();
     EXPECT_EQ(resp.status_code, 200);
-    EXPECT_EQ(body_of(resp), "from upstream");
+    EXPECT_EQ(read_body(resp), "from upstream");
     EXPECT_EQ(resp.header.get("X-Path"), "/base/x/y?t=1&q=2");
     EXPECT_EQ(resp.header.get("X-Host"), "example.test");
     EXPECT_EQ(resp.header.get("X-Got-Xff"), "192.0.2.7, 127.0.0.1");
@@ -145,7 +140,7 @@ TEST(ReverseProxy, RewriteSetsTheForwardedFields) {
     req.header.set("X-Forwarded-For", "198.51.100.1");  // not to be trusted
     auto [resp, err] = http::Client{}.execute(std::move(req));
     ASSERT_FALSE(err) << err.message();
-    EXPECT_EQ(body_of(resp), "/api/v1|" + upstream.addr() + "|127.0.0.1|front.test|http");
+    EXPECT_EQ(read_body(resp), "/api/v1|" + upstream.addr() + "|127.0.0.1|front.test|http");
   });
 }
 
@@ -170,7 +165,7 @@ TEST(ReverseProxy, RequestBodyAndTrailersGoUpstream) {
     req.trailer.set("X-Sum", "s1");
     auto [resp, err] = http::Client{}.execute(std::move(req));
     ASSERT_FALSE(err) << err.message();
-    EXPECT_EQ(body_of(resp), "-1:" + std::to_string(big.size()) + ":s1");
+    EXPECT_EQ(read_body(resp), "-1:" + std::to_string(big.size()) + ":s1");
   });
 }
 
@@ -197,7 +192,7 @@ TEST(ReverseProxy, EventStreamIsFlushedAsItArrives) {
     ASSERT_FALSE(rerr);
     EXPECT_EQ(std::string(buf, n), "data: one\n\n");
     first_seen.close();
-    EXPECT_EQ(body_of(resp), "data: two\n\n");
+    EXPECT_EQ(read_body(resp), "data: two\n\n");
     EXPECT_TRUE(released_by_client.load());
   });
 }
@@ -228,7 +223,7 @@ TEST(ReverseProxy, FlushIntervalFlushesABufferedBody) {
     ASSERT_FALSE(rerr);
     EXPECT_EQ(std::string(buf, n), "01234");
     first_seen.close();
-    EXPECT_EQ(body_of(resp), "56789");
+    EXPECT_EQ(read_body(resp), "56789");
     EXPECT_TRUE(released_by_client.load());
   });
 }
@@ -246,7 +241,7 @@ TEST(ReverseProxy, ResponseTrailersArePassedOn) {
     ServingServer proxy(proxy_to(upstream.url("/")));
     auto [resp, err] = http::Client{}.get(proxy.url("/"));
     ASSERT_FALSE(err) << err.message();
-    EXPECT_EQ(body_of(resp), "payload");
+    EXPECT_EQ(read_body(resp), "payload");
     EXPECT_EQ(resp.trailer().get("X-Checksum"), "c0ffee");
     EXPECT_EQ(resp.trailer().get("X-Late"), "yes");
   });
@@ -267,7 +262,7 @@ TEST(ReverseProxy, UnreachableIs502AndTimeoutIs504) {
     auto [r1, e1] = http::Client{}.get(refused.url("/"));
     ASSERT_FALSE(e1) << e1.message();
     EXPECT_EQ(r1.status_code, 502);
-    (void)body_of(r1);
+    (void)read_body(r1);
 
     Chan<Empty> stop = make_chan<Empty>(0);
     ServingServer slow([&](http::ResponseWriter& w, http::Request& r) {
@@ -282,11 +277,11 @@ TEST(ReverseProxy, UnreachableIs502AndTimeoutIs504) {
     auto [r2, e2] = http::Client{}.get(proxy.url("/slow"));
     ASSERT_FALSE(e2) << e2.message();
     EXPECT_EQ(r2.status_code, 504);
-    (void)body_of(r2);
+    (void)read_body(r2);
     auto [r3, e3] = http::Client{}.get(proxy.url("/fast"));
     ASSERT_FALSE(e3) << e3.message();
     EXPECT_EQ(r3.status_code, 200);
-    EXPECT_EQ(body_of(r3), "ok");
+    EXPECT_EQ(read_body(r3), "ok");
     stop.close();
   });
 }
@@ -309,7 +304,7 @@ TEST(ReverseProxy, ErrorHandlerIsCalled) {
     auto [resp, err] = http::Client{}.get(proxy.url("/"));
     ASSERT_FALSE(err) << err.message();
     EXPECT_EQ(resp.status_code, 503);
-    EXPECT_EQ(body_of(resp), "upstream down\n");
+    EXPECT_EQ(read_body(resp), "upstream down\n");
   });
 }
 

@@ -1,5 +1,6 @@
 // Test helpers shared by the client and proxy tests: a gofer Server on
-// 127.0.0.1:0 for the length of a test body, inside gofer::run.
+// 127.0.0.1:0 for the length of a test body, inside gofer::run; a
+// response's whole body.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "gofer/http/client.h"
 #include "gofer/http/server.h"
 #include "gofer/net.h"
 #include "gofer/runtime.h"
@@ -45,6 +47,13 @@ class ServingServer {
   std::string addr_;
   WaitGroup serving_;
 };
+
+// The whole body of a response, expected to read without an error.
+inline std::string read_body(http::Response& resp) {
+  auto [body, err] = resp.body.read_all();
+  EXPECT_FALSE(err) << err.message();
+  return body;
+}
 
 template <class F>
 void in_runtime(F&& body) {
