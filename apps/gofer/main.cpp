@@ -1,5 +1,6 @@
-// The gofer command: `gofer serve` runs the default site; `gofer top` watches
-// one from a terminal.
+// The gofer command: `gofer serve` runs the default site, `gofer proxy` a
+// reverse proxy in the same server; `gofer top` watches either from a
+// terminal.
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -7,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -24,6 +26,7 @@
 #include "gofer/tls.h"
 #include "gofer/version.h"
 #include "lifecycle.h"
+#include "proxy.h"
 #include "sd_notify.h"
 #include "signals.h"
 #include "site.h"
@@ -50,6 +53,9 @@ struct ServeFlags {
   std::string tls_cert;  // HTTPS with this key pair (reloaded on SIGHUP)
   std::string tls_key;
   bool tls_self_signed = false;  // HTTPS with a certificate made in memory
+  // gofer proxy
+  std::vector<std::string> to;  // the upstreams' URLs
+  double fail_timeout_seconds = 10;
 };
 
 std::chrono::nanoseconds seconds(double s) {
@@ -130,7 +136,12 @@ std::vector<gofer::app::InheritedListener> open_listeners(const ServeFlags& flag
 // Every signal gofer serve takes (see lifecycle.h for what each does).
 constexpr std::initializer_list<int> kServeSignals = {SIGUSR1, SIGINT, SIGTERM, SIGUSR2, SIGHUP};
 
-int serve(const ServeFlags& flags, const gofer::app::Program& program) {
+// What a command serves: the default site, or the proxy; the debug pages,
+// health and drain are the same for both.
+using MakeHandler = std::function<gofer::http::Handler(const gofer::app::SiteOptions&)>;
+
+int serve(const ServeFlags& flags, const gofer::app::Program& program,
+          const MakeHandler& make_handler) {
   if (!flags.root.empty()) {
     struct stat st {};
     if (::stat(flags.root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -186,12 +197,12 @@ int serve(const ServeFlags& flags, const gofer::app::Program& program) {
         // The live page's history, kept from the start (destroyed before the server).
         std::optional<gofer::debug::SeriesRecorder> series;
         if (debug) series.emplace(&server);
-        server.handler = gofer::app::make_site({.root = flags.root,
-                                                .debug = debug,
-                                                .debug_public = flags.debug_public,
-                                                .health = flags.no_health ? nullptr : &health,
-                                                .server = &server,
-                                                .series = series ? &*series : nullptr});
+        server.handler = make_handler({.root = flags.root,
+                                       .debug = debug,
+                                       .debug_public = flags.debug_public,
+                                       .health = flags.no_health ? nullptr : &health,
+                                       .server = &server,
+                                       .series = series ? &*series : nullptr});
         for (const auto& l : listeners) {
           fmt::print("gofer: serving {}://{} (procs {}, pid {}{})\n", tls ? "https" : "http",
                      l.listener.addr().to_string(), gofer::procs(), ::getpid(),
@@ -274,13 +285,9 @@ int serve(const ServeFlags& flags, const gofer::app::Program& program) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  CLI::App app{"gofer — Go's server model in C++: an HTTP/1.1 server and a look inside it"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", fmt::format("gofer {}", gofer::version));
-  ServeFlags flags;
-  CLI::App* serve_cmd = app.add_subcommand(
-      "serve", "serve the default site (the seed's story, /hello, /echo, /static/)");
+// The flags `gofer serve` and `gofer proxy` share: listening, drain,
+// access log, debug pages, TLS, and the signals they take.
+void add_server_flags(CLI::App* serve_cmd, ServeFlags& flags) {
   serve_cmd
       ->add_option("--addr", flags.addr,
                    "address to listen on (ignored when listening sockets are passed in: "
@@ -288,7 +295,6 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_flag("--reuseport", flags.reuseport,
                       "listen with SO_REUSEPORT: several processes may serve one port");
-  serve_cmd->add_option("--root", flags.root, "directory served under /static/");
   serve_cmd
       ->add_option("--procs", flags.procs,
                    "processors (Ps) that run goroutines; 0: GOFER_PROCS or all CPUs")
@@ -364,6 +370,29 @@ Listening sockets may be passed in as systemd does (LISTEN_FDS, LISTEN_PID,
 LISTEN_FDNAMES): from a socket unit, `systemd-socket-activate -l ADDR gofer serve`,
 or an upgrade. Under systemd with Type=notify, gofer reports READY=1, STOPPING=1
 and, after an upgrade, the new MAINPID (NotifyAccess=all).)");
+}
+
+int main(int argc, char** argv) {
+  CLI::App app{"gofer — Go's server model in C++: an HTTP/1.1 server and a look inside it"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", fmt::format("gofer {}", gofer::version));
+  ServeFlags flags;
+  CLI::App* serve_cmd = app.add_subcommand(
+      "serve", "serve the default site (the seed's story, /hello, /echo, /static/)");
+  add_server_flags(serve_cmd, flags);
+  serve_cmd->add_option("--root", flags.root, "directory served under /static/");
+  CLI::App* proxy_cmd = app.add_subcommand(
+      "proxy",
+      "a reverse proxy to the --to upstreams (round robin; one that refuses connections is "
+      "skipped for --fail-timeout), with the health, debug pages and drain of gofer serve");
+  add_server_flags(proxy_cmd, flags);
+  proxy_cmd->add_option("--to", flags.to, "an upstream's URL (http://HOST:PORT); repeat for more")
+      ->required();
+  proxy_cmd
+      ->add_option("--fail-timeout", flags.fail_timeout_seconds,
+                   "seconds an upstream that refused a connection is skipped")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   gofer::app::TopFlags top_flags;
   CLI::App* top_cmd = app.add_subcommand(
       "top",
@@ -373,7 +402,25 @@ and, after an upgrade, the new MAINPID (NotifyAccess=all).)");
       ->capture_default_str();
   top_cmd->add_flag("--once", top_flags.once, "print one snapshot in plain text and exit");
   CLI11_PARSE(app, argc, argv);
-  if (serve_cmd->parsed()) return serve(flags, gofer::app::program_from(argc, argv));
+  if (serve_cmd->parsed()) {
+    return serve(flags, gofer::app::program_from(argc, argv), gofer::app::make_site);
+  }
+  if (proxy_cmd->parsed()) {
+    gofer::app::ParsedUpstreams parsed = gofer::app::parse_upstreams(flags.to);
+    if (!parsed.error.empty()) {
+      fmt::print(stderr, "gofer: {}\n", parsed.error);
+      return 2;
+    }
+    for (const auto& u : parsed.urls) fmt::print("gofer: proxy to {}\n", u.to_string());
+    std::vector<gofer::url::URL> urls = std::move(parsed.urls);
+    return serve(
+        flags, gofer::app::program_from(argc, argv), [&](const gofer::app::SiteOptions& site) {
+          // Made inside gofer::run: the upstreams' Transport belongs to it.
+          auto upstreams =
+              std::make_shared<gofer::app::Upstreams>(urls, seconds(flags.fail_timeout_seconds));
+          return gofer::app::make_proxy_site(site, gofer::app::make_proxy(upstreams));
+        });
+  }
   if (top_cmd->parsed()) return gofer::app::top(top_flags);
   return 0;
 }

@@ -75,6 +75,14 @@ void echo(http::ResponseWriter& w, http::Request& r) {
   }
 }
 
+// What both sites serve besides their own: health and the debug pages.
+void register_operational(http::ServeMux& mux, const SiteOptions& options) {
+  if (options.health != nullptr) options.health->register_handlers(mux);
+  if (options.debug)
+    debug::register_handlers(mux, options.server,
+                             {.series = options.series, .allow_remote = options.debug_public});
+}
+
 }  // namespace
 
 http::Handler make_site(const SiteOptions& options) {
@@ -118,11 +126,14 @@ http::Handler make_site(const SiteOptions& options) {
     mux->handle("/static/", http::strip_prefix("/static", http::file_server(options.root)));
   }
 
-  if (options.health != nullptr) options.health->register_handlers(*mux);
-  if (options.debug)
-    debug::register_handlers(*mux, options.server,
-                             {.series = options.series, .allow_remote = options.debug_public});
+  register_operational(*mux, options);
+  return [mux](http::ResponseWriter& w, http::Request& r) { (*mux)(w, r); };
+}
 
+http::Handler make_proxy_site(const SiteOptions& options, http::Handler proxy) {
+  auto mux = std::make_shared<http::ServeMux>();
+  mux->handle("/", std::move(proxy));
+  register_operational(*mux, options);
   return [mux](http::ResponseWriter& w, http::Request& r) { (*mux)(w, r); };
 }
 

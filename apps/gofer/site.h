@@ -20,5 +20,9 @@ struct SiteOptions {
 };
 
 http::Handler make_site(const SiteOptions& options);
+// `gofer proxy`'s: /healthz, /readyz and the debug pages as make_site
+// serves them (per `options`; root is not used), every other request to
+// `proxy`.
+http::Handler make_proxy_site(const SiteOptions& options, http::Handler proxy);
 
 }  // namespace gofer::app

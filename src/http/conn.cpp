@@ -157,6 +157,7 @@ void ServedConn::body_finished() {
 }
 
 void ServedConn::start_watch() {
+  if (hijacked) return;                                             // the RawConn reads now
   if (watching_.exchange(true, std::memory_order_acq_rel)) return;  // already on
   // The watch reads where the next request's bytes go. Nothing else
   // touches the read buffer until the handler returns (the body is done).
@@ -206,7 +207,13 @@ void ServedConn::end_request_context() {
 }
 
 void ServedConn::run(ServedConn* c) {
-  if (c->serve() == End::parked) return;  // c belongs to the poller's goroutine now
+  End end = c->serve();
+  if (end == End::parked) return;  // c belongs to the poller's goroutine now
+  if (end == End::hijacked) {
+    // Off the server's books since the hijack; the RawConn may still use it.
+    if (c->release_owner()) delete c;
+    return;
+  }
   runtime::trace(trace_kind::conn_close, c->fd, static_cast<std::int64_t>(c->requests));
   auto srv = c->server;
   {
@@ -273,7 +280,8 @@ ServedConn::End ServedConn::serve() {
         return End::closed;
       }
     }
-    if (!serve_request(head, framing, last_request_end)) return End::closed;
+    if (!serve_request(head, framing, last_request_end))
+      return hijacked ? End::hijacked : End::closed;
     // The request's views die here (a closed connection's buffer goes
     // back to the pool, which poisons it whole).
     rbuf.retire_request();
@@ -433,10 +441,10 @@ void ServedConn::start_request(const RequestHead& head, const Framing& framing, 
   response.reset(r.method == "HEAD", keep_alive, r.proto_minor);
 }
 
-bool ServedConn::run_handler() {
+ServedConn::HandlerEnd ServedConn::run_handler() {
   Request& r = request;
   runtime::trace(trace_kind::handler_start, fd);
-  bool ok = true;
+  HandlerEnd end = HandlerEnd::returned;
   try {
     if (r.target == "*" && r.method == "OPTIONS") {
       // Server-wide OPTIONS (RFC 9110 §9.3.7) is the server's to answer:
@@ -446,16 +454,18 @@ bool ServedConn::run_handler() {
     } else {
       server->handler(response, r);
     }
+  } catch (const AbortHandler&) {
+    end = HandlerEnd::aborted;  // on purpose: nothing to log
   } catch (const std::exception& e) {
     fmt::print(stderr, "http: exception serving {}: {}\n", r.remote_addr.to_string(), e.what());
-    ok = false;
+    end = HandlerEnd::threw;
   } catch (...) {
     fmt::print(stderr, "http: exception serving {}: unknown exception\n",
                r.remote_addr.to_string());
-    ok = false;
+    end = HandlerEnd::threw;
   }
   runtime::trace(trace_kind::handler_end, fd, response.status());
-  return ok;
+  return end;
 }
 
 bool ServedConn::serve_request(const RequestHead& head, const Framing& framing,
@@ -477,12 +487,14 @@ bool ServedConn::serve_request(const RequestHead& head, const Framing& framing,
   if (s.write_timeout.count() > 0) (void)io().set_write_deadline(deadline_after(s.write_timeout));
 
   // An exception is Go's recovered panic: 500 if nothing was sent yet, and
-  // the connection closes either way.
-  bool handler_ok = run_handler();
+  // the connection closes either way. AbortHandler closes it with what
+  // was sent, and nothing more.
+  HandlerEnd handler_end = run_handler();
   end_request_context();
   RequestAccess::drop_extras(request);  // a multipart form's temporary files go now
-  if (!handler_ok) {
-    if (!response.wrote_header()) {
+  if (hijacked) return false;           // the connection is the RawConn's: nothing more to send
+  if (handler_end != HandlerEnd::returned) {
+    if (!response.wrote_header() && handler_end == HandlerEnd::threw) {
       response.header().clear();
       response.set_close_after();
       error(response, "Internal Server Error", status_internal_server_error);

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "gofer/context.h"
+#include "gofer/http/raw_conn.h"
 #include "gofer/http/server.h"
 #include "gofer/net.h"
 #include "gofer/sync.h"
@@ -77,6 +78,8 @@ class ConnResponse final : public ResponseWriter {
   Error set_write_deadline(net::Deadline deadline) override;
   // The handler set a write deadline: it goes when the response is done.
   bool handler_set_write_deadline() const noexcept { return handler_write_deadline_; }
+  // The connection leaves the server (hijack.cpp).
+  Result<std::unique_ptr<RawConn>> hijack() override;
 
   void reset(bool head_request, bool keep_alive, int proto_minor);
   // After the handler: sends what is left (headers if never sent, the
@@ -103,6 +106,11 @@ class ConnResponse final : public ResponseWriter {
   // Content-Length.
   void append_status_and_fields(int code, bool with_content_length);
   Error send_buffered();
+  // The handler declared trailers ("Trailer", or a "Trailer:" field) to
+  // an HTTP/1.1 client: the body is chunked.
+  bool has_trailers() const;
+  // The trailer fields, as lines, after the last chunk.
+  void append_trailers(std::string& out) const;
 
   struct ServedConn* conn_;
   HeaderMap header_;
@@ -141,7 +149,7 @@ struct ServedConn final : RequestContextSource {
   // no buffers, and the poller starts run() again when bytes arrive, the
   // idle timeout passes or the server closes it. After `parked` the
   // returning goroutine must not touch the connection again.
-  enum class End { closed, parked };
+  enum class End { closed, parked, hijacked };
   End serve();
 
   // Request::context(): the request's own context, made on first use (any
@@ -150,6 +158,18 @@ struct ServedConn final : RequestContextSource {
   const Context& request_context() override;
   // The body reached its end: watch now if the context was asked for.
   void body_finished();
+
+  // Hijack (hijack.cpp): the connection leaves the server's books (it is
+  // no longer closed by shutdown nor waited for, as in Go) and the watch
+  // stops, keeping what it read. From then on the serving goroutine only
+  // returns from the handler (End::hijacked) and the RawConn owns the
+  // bytes.
+  void detach_for_hijack();
+  // Two owners after a hijack, the serving goroutine and the RawConn: the
+  // last to let go deletes the connection. True for that one.
+  [[nodiscard]] bool release_owner() noexcept {
+    return owners_.fetch_sub(1, std::memory_order_acq_rel) == 1;
+  }
 
   // Where every socket operation goes.
   ConnIO& io() noexcept { return *io_; }
@@ -178,6 +198,9 @@ struct ServedConn final : RequestContextSource {
   // gone; the close it triggers is what the connection's goroutine sees.
   std::atomic<bool> idle{false};
   std::uint64_t requests = 0;
+  // Set by hijack() on the goroutine running the handler; read by that
+  // goroutine after the handler returns.
+  bool hijacked = false;
 
  private:
   // What became of the wait for a request. `h2`: the bytes read are an
@@ -204,8 +227,10 @@ struct ServedConn final : RequestContextSource {
   bool serve_request(const RequestHead& head, const Framing& framing, net::Deadline& ended);
   // Points the Request at the head's bytes and resets body and response.
   void start_request(const RequestHead& head, const Framing& framing, bool keep_alive);
-  // Runs the handler; false if it threw (Go's recovered panic).
-  bool run_handler();
+  // How the handler ended: it returned, it threw (Go's recovered panic), or
+  // it threw AbortHandler (Go's panic(ErrAbortHandler)).
+  enum class HandlerEnd { returned, threw, aborted };
+  HandlerEnd run_handler();
   // The access log's line for the request just answered, if the server
   // has a log; log_unparsed for a request answered before it was parsed.
   void log_response(int status, std::int64_t duration_ns);
@@ -260,6 +285,9 @@ struct ServedConn final : RequestContextSource {
   // Written by the watch before watch_done_.done(), read after wait().
   std::size_t watch_bytes_ = 0;
   bool watch_ended_conn_ = false;  // it saw EOF or an error
+  // 1, or 2 from a hijack until the serving goroutine or the RawConn lets
+  // go (acq_rel: the one that deletes sees the other's last writes).
+  std::atomic<int> owners_{1};
 };
 
 // Splits the request-target into path and query (RFC 9112 §3.2). An

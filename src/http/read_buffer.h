@@ -32,7 +32,9 @@
 // block (`grown_`), freed when the storage is released.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -94,6 +96,14 @@ class ReadBuffer {
   // Takes n bytes of [pos, len).
   void consume(std::size_t n) noexcept {
     pos_ += n;
+  }
+  // Copies and takes up to buf.size() bytes of [pos, len); how many (a
+  // connection taken out of HTTP reads these before its socket).
+  std::size_t take(std::span<char> buf) noexcept {
+    std::size_t n = std::min(buf.size(), buffered());
+    if (n > 0) std::memcpy(buf.data(), data_ + pos_, n);
+    pos_ += n;
+    return n;
   }
   // The head ends `n` bytes in; what follows is unconsumed.
   void set_head(std::size_t n) noexcept {

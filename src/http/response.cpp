@@ -1,6 +1,13 @@
 // ConnResponse: the ResponseWriter of a served connection (Go's
 // http.response + chunkWriter).
 //
+// Trailers, as in Go: the handler declares their names in a "Trailer"
+// header before the head leaves and sets their values by the time it
+// returns; a field named "Trailer:<name>" is a trailer that was not
+// declared. Either way the body is chunked (unless the handler set a
+// Content-Length, and then there are no trailers), and the fields go
+// after the last chunk (RFC 9112 §7.1.2).
+//
 // The body is buffered in the connection's write buffer and the head is
 // formatted only when it must leave: at the end of the handler (then the
 // body's length is known and sent as Content-Length, and head and body go
@@ -23,6 +30,20 @@ namespace gofer::http::detail {
 namespace {
 
 constexpr std::size_t kMaxBuffered = 16 << 10;
+
+// Go's TrailerPrefix: a header field named "Trailer:X" is the trailer X.
+constexpr std::string_view kTrailerPrefix = "Trailer:";
+
+bool has_trailer_prefix(std::string_view name) {
+  return name.size() > kTrailerPrefix.size() &&
+         equal_fold(name.substr(0, kTrailerPrefix.size()), kTrailerPrefix);
+}
+
+// Fields that frame the message, never sent as trailers (RFC 9110 §6.5.1).
+bool forbidden_trailer(std::string_view name) {
+  return equal_fold(name, "Content-Length") || equal_fold(name, "Transfer-Encoding") ||
+         equal_fold(name, "Trailer") || equal_fold(name, "Host");
+}
 
 // Header names and values must not carry CR or LF (response splitting):
 // they are replaced by spaces, as Go does.
@@ -82,7 +103,7 @@ void ConnResponse::write_header(int code) {
     return;
   }
   status_ = code;
-  body_allowed_ = !(code == 204 || code == 304);
+  body_allowed_ = !(code == 204 || code == 304 || code < 200);  // 101: no body (RFC 9110 §6.4.1)
   std::string_view cl = header_.get("Content-Length");
   if (!cl.empty()) {
     if (std::optional<std::int64_t> n = syntax::parse_decimal(cl)) {
@@ -105,6 +126,7 @@ void ConnResponse::append_status_and_fields(int code, bool with_content_length) 
   header_.for_each([&](std::string_view name, std::string_view value) {
     if (!with_content_length && equal_fold(name, "Content-Length")) return;
     if (equal_fold(name, "Transfer-Encoding")) return;  // ours to decide
+    if (has_trailer_prefix(name)) return;               // goes after the body
     append_clean(head, name);
     head.append(": ");
     append_clean(head, value);
@@ -141,7 +163,7 @@ void ConnResponse::write_head(bool final_body_known) {
     head.append("\r\n");
   }
   if (body_allowed_ && declared_length_ < 0) {
-    if (final_body_known) {
+    if (final_body_known && !has_trailers()) {
       if (!head_request_ || body_written_ > 0) {
         head.append("Content-Length: ");
         syntax::append_decimal(head, body_written_);
@@ -207,6 +229,7 @@ Error ConnResponse::send_buffered() {
 }
 
 WriteResult ConnResponse::write(std::string_view data) {
+  if (conn_->hijacked) return {0, make_error_code(errc::hijacked)};
   if (status_ == 0) write_header(status_ok);
   if (!body_allowed_) return {0, make_error_code(std::errc::operation_not_permitted)};
   std::size_t n = data.size();
@@ -230,6 +253,7 @@ WriteResult ConnResponse::write(std::string_view data) {
 // needs no sniffed Content-Type, and more bytes than the write buffer takes
 // anyway (a small file leaves with the head in one writev, as before).
 WriteResult ConnResponse::send_file(int fd, std::int64_t offset, std::size_t count) {
+  if (conn_->hijacked) return {0, make_error_code(errc::hijacked)};
   if (status_ == 0) write_header(status_ok);
   bool as_is = body_allowed_ && !head_request_ && declared_length_ >= 0 &&
                (header_sent_ || header_.has("Content-Type")) && body_.size() + count > kMaxBuffered;
@@ -253,9 +277,39 @@ WriteResult ConnResponse::send_file(int fd, std::int64_t offset, std::size_t cou
 }
 
 Error ConnResponse::flush() {
+  if (conn_->hijacked) return make_error_code(errc::hijacked);
   if (status_ == 0) write_header(status_ok);
   if (!header_sent_) write_head(false);
   return send_buffered();
+}
+
+bool ConnResponse::has_trailers() const {
+  bool found = false;
+  header_.for_each([&](std::string_view name, std::string_view) {
+    found = found || equal_fold(name, "Trailer") || has_trailer_prefix(name);
+  });
+  return found && proto_minor_ >= 1;
+}
+
+void ConnResponse::append_trailers(std::string& out) const {
+  auto append_field = [&out](std::string_view name, std::string_view value) {
+    if (forbidden_trailer(name)) return;
+    append_clean(out, name);
+    out.append(": ");
+    append_clean(out, value);
+    out.append("\r\n");
+  };
+  header_.for_each([&](std::string_view name, std::string_view value) {
+    if (has_trailer_prefix(name)) {
+      append_field(name.substr(kTrailerPrefix.size()), value);
+      return;
+    }
+    bool declared = false;
+    header_.for_each([&](std::string_view n, std::string_view list) {
+      declared = declared || (equal_fold(n, "Trailer") && token_list_contains(list, name));
+    });
+    if (declared) append_field(name, value);
+  });
 }
 
 Error ConnResponse::finish() {
@@ -269,12 +323,17 @@ Error ConnResponse::finish() {
       close_after_ = true;
     }
     write_head(true);
-    return send_buffered();
+    if (!chunked_) return send_buffered();  // the common case: one writev
   }
   Error err = send_buffered();
   if (err) return err;
   if (chunked_) {
-    auto [sent, e] = conn_->io().write("0\r\n\r\n");
+    std::string& last = head_;  // sent and cleared by send_buffered
+    last.assign("0\r\n");
+    append_trailers(last);
+    last.append("\r\n");
+    auto [sent, e] = conn_->io().write(last);
+    last.clear();
     bytes_out_ += sent;
     return e;
   }

@@ -23,13 +23,7 @@ class UpgradedConn final : public RawConn {
   ~UpgradedConn() override { transport_->discard(std::move(conn_)); }
 
   Result<std::size_t> read(std::span<char> buf) override {
-    detail::ReadBuffer& rb = conn_->rbuf;
-    if (rb.buffered() > 0) {
-      std::size_t n = std::min(buf.size(), rb.buffered());
-      std::memcpy(buf.data(), rb.unconsumed().data(), n);
-      rb.consume(n);
-      return {n, {}};
-    }
+    if (std::size_t n = conn_->rbuf.take(buf); n > 0) return {n, {}};
     return conn_->io().read(buf);
   }
   Result<std::size_t> write(std::string_view data) override { return conn_->io().write(data); }

@@ -8,6 +8,10 @@ Error ResponseWriter::set_write_deadline(net::Deadline) {
   return errc::not_supported;
 }
 
+Result<std::unique_ptr<RawConn>> ResponseWriter::hijack() {
+  return {nullptr, make_error_code(errc::not_supported)};
+}
+
 Error ResponseController::flush() {
   return w_->flush();
 }
@@ -20,6 +24,14 @@ Error ResponseController::set_write_deadline(net::Deadline deadline) {
     if (err != errc::not_supported) return err;
   }
   return errc::not_supported;
+}
+
+Result<std::unique_ptr<RawConn>> ResponseController::hijack() {
+  for (ResponseWriter* w = w_; w != nullptr; w = w->unwrap()) {
+    auto r = w->hijack();
+    if (r.err != errc::not_supported) return r;
+  }
+  return {nullptr, make_error_code(errc::not_supported)};
 }
 
 }  // namespace gofer::http

@@ -1,13 +1,11 @@
-// `gofer serve` as production runs it, each test a real process started
-// here on 127.0.0.1: /healthz and /readyz; the drain on SIGTERM (readyz 503
-// at once, accepting for --drain-delay, in-flight requests finished, the
-// last response of a connection saying Connection: close); the access log
-// (Combined and JSON, reopened on SIGUSR1); listening sockets passed in
-// (systemd-socket-activate, LISTEN_FDS) and --reuseport; the in-place
-// upgrade on SIGUSR2 under traffic; /echo streaming a body larger than any
-// buffer. Bad input — malformed LISTEN_FDS, an fd that is not a listening
-// socket, an access-log path that cannot be opened, a second SIGUSR2 —
-// gets one line naming the problem, and a running server keeps serving.
+// `gofer serve` (and `gofer proxy`, at the end) as production runs it, each test a real process
+// started here on 127.0.0.1: /healthz and /readyz; the drain on SIGTERM (readyz 503 at once,
+// accepting for --drain-delay, in-flight requests finished, the last response of a connection
+// saying Connection: close); the access log (Combined and JSON, reopened on SIGUSR1); listening
+// sockets passed in (systemd-socket-activate, LISTEN_FDS) and --reuseport; the in-place upgrade on
+// SIGUSR2 under traffic; /echo streaming a body larger than any buffer. Bad input — malformed
+// LISTEN_FDS, an fd that is not a listening socket, an access-log path that cannot be opened, a
+// second SIGUSR2 — gets one line naming the problem, and a running server keeps serving.
 //
 // The test process is a child subreaper (prctl): a process started by an
 // upgrade outlives its parent and comes to us, so we can stop it by PID.
@@ -804,6 +802,64 @@ TEST(Serve, EchoStreamsABodyLargerThanAnyBuffer) {
     EXPECT_LT(rss_peak - rss_before, 16 * 1024)
         << "RSS before " << rss_before << " KiB, peak " << rss_peak;
   }
+}
+
+// --- gofer proxy ------------------------------------------------------------
+
+// `gofer proxy` in front of two `gofer serve` and a port that refuses
+// connections: requests go round robin to the two that answer (nginx's
+// and Go's balancers' rule for a refused dial: the request was never
+// sent, so it goes to the next upstream, and the refusing one is skipped
+// for --fail-timeout, said once on stderr); bodies go through (/echo); the
+// proxy's own /healthz answers; SIGTERM drains it like gofer serve.
+TEST(Proxy, RoundRobinSkipsARefusingUpstreamAndDrains) {
+  Process a(serve_args({"--access-log", "-"}));
+  Process b(serve_args({"--access-log", "-"}));
+  int port_a = a.port(), port_b = b.port();
+  ASSERT_NE(port_a, 0) << a.output();
+  ASSERT_NE(port_b, 0) << b.output();
+  int refusing = free_port();
+  auto to = [](int port) { return "http://127.0.0.1:" + std::to_string(port); };
+  Process proxy({GOFER_BIN, "proxy", "--procs", "2", "--addr", "127.0.0.1:0", "--to", to(port_a),
+                 "--to", to(refusing), "--to", to(port_b)});
+  int port = proxy.port();
+  ASSERT_NE(port, 0) << proxy.output();
+  Client c(port);
+  ASSERT_TRUE(c.connected());
+  for (int i = 0; i < 6; ++i) {
+    Response r = c.get("/hello");
+    ASSERT_EQ(r.status, 200) << r.error << r.head;
+    EXPECT_EQ(r.body, "Hello, World!");
+  }
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n\r\nhello"));
+  Response echoed = c.read_response();
+  EXPECT_EQ(echoed.status, 200) << echoed.error;
+  EXPECT_EQ(echoed.body, "hello");
+  EXPECT_TRUE(proxy.wait_output("127.0.0.1:" + std::to_string(refusing) +
+                                " refused a connection; skipped for 10 s"))
+      << proxy.output();
+  // Each upstream logged its half of the six GETs.
+  auto hellos = [](Process& p) {
+    std::string out = p.output();
+    int n = 0;
+    for (std::size_t at = 0; (at = out.find("\"GET /hello ", at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
+  for (auto until = Clock::now() + 10s; hellos(a) + hellos(b) < 6 && Clock::now() < until;)
+    std::this_thread::sleep_for(20ms);  // the access logs are written every 100 ms
+  EXPECT_EQ(hellos(a), 3) << a.output();
+  EXPECT_EQ(hellos(b), 3) << b.output();
+  EXPECT_EQ(get(port, "/healthz").body, "ok\n");
+
+  proxy.signal(SIGTERM);
+  EXPECT_EQ(proxy.wait_exit(), 0) << proxy.output();
+}
+
+// A --to that is not an http(s) URL of a host is one line and exit 2.
+TEST(Proxy, BadUpstreamUrlIsOneLine) {
+  Ran r = run({GOFER_BIN, "proxy", "--to", "ftp://127.0.0.1:1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "gofer: --to ftp://127.0.0.1:1: the scheme must be http or https\n");
 }
 
 }  // namespace

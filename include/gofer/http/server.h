@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -38,6 +39,7 @@
 #include "gofer/error.h"
 #include "gofer/http/cookie.h"
 #include "gofer/http/parser.h"
+#include "gofer/http/raw_conn.h"
 #include "gofer/multipart.h"
 #include "gofer/net.h"
 #include "gofer/tls.h"
@@ -359,6 +361,14 @@ class ResponseWriter {
   // has it, and clears it when the response is done; this default returns
   // errc::not_supported.
   virtual Error set_write_deadline(net::Deadline deadline);
+  // Takes the connection out of HTTP (Go's Hijacker.Hijack through a
+  // ResponseController): from then on the caller owns it — bytes the
+  // server had read past the request come first from read(), the server
+  // no longer closes it on shutdown nor waits for it, and this writer's
+  // write/flush return errc::hijacked. What the handler wrote before is
+  // sent first. The server's connection has it (HTTP/1.x, plain or TLS);
+  // this default returns errc::not_supported.
+  virtual Result<std::unique_ptr<RawConn>> hijack();
 };
 
 // A middleware's writer, forwarding everything to the writer it wraps (in
@@ -393,6 +403,7 @@ class ResponseWriterWrapper : public ResponseWriter {
   Error set_write_deadline(net::Deadline deadline) override {
     return inner_->set_write_deadline(deadline);
   }
+  Result<std::unique_ptr<RawConn>> hijack() override { return inner_->hijack(); }
 
  private:
   ResponseWriter* inner_;
@@ -401,7 +412,7 @@ class ResponseWriterWrapper : public ResponseWriter {
 // Go 1.20's http.ResponseController: what a handler asks of the
 // connection under any number of middleware writers. Each call goes to the
 // outermost writer that supports it, following unwrap() past those that
-// return errc::not_supported. Not offered yet: Hijack and SetReadDeadline
+// return errc::not_supported. Not offered yet: SetReadDeadline
 // (the server's own use of the read deadline, to see a client go away
 // while the handler runs, would have to yield to the handler's), and
 // EnableFullDuplex (reads and writes already interleave on HTTP/1.1 here).
@@ -413,6 +424,9 @@ class ResponseController {
   // Go's SetWriteDeadline: errc::not_supported if no writer in the chain
   // has one.
   Error set_write_deadline(net::Deadline deadline);
+  // Go's Hijack: the connection, out of HTTP (ResponseWriter::hijack);
+  // errc::not_supported if no writer in the chain can.
+  Result<std::unique_ptr<RawConn>> hijack();
 
  private:
   ResponseWriter* w_;
@@ -578,6 +592,16 @@ enum class errc {
   post_too_large,      // parse_form: an urlencoded body past kMaxFormBytes ("http: POST too large")
   multipart_conflict,  // multipart_reader and parse_multipart_form both used on one request
   not_supported,       // Go's ErrNotSupported: no writer in the chain offers it
+  hijacked,            // Go's ErrHijacked: a write after the connection was hijacked
+};
+
+// Thrown by a handler to end its response at once, without the server
+// logging it (Go's panic(http.ErrAbortHandler)): the connection closes
+// with what was sent so far, so the client sees the response cut short —
+// no final chunk, fewer bytes than the Content-Length — never a complete
+// one. A reverse proxy throws it when its upstream fails mid-body.
+struct AbortHandler : std::exception {
+  const char* what() const noexcept override { return "net/http: abort Handler"; }
 };
 const std::error_category& http_category() noexcept;
 inline std::error_code make_error_code(errc e) noexcept {

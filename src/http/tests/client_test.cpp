@@ -19,51 +19,16 @@
 #include "gofer/sync.h"
 #include "gofer/time.h"
 #include "gofer/tls.h"
+#include "http/tests/serving_server.h"
 
 namespace gofer {
 namespace {
 
 using namespace std::chrono_literals;
 
-// A gofer Server on 127.0.0.1:0, serving from its own goroutine until the
-// test body returns. Lives inside gofer::run.
-class ServingServer {
- public:
-  explicit ServingServer(http::Handler handler) {
-    auto [ln, err] = net::listen("tcp", "127.0.0.1:0");
-    EXPECT_FALSE(err) << err.message();
-    ln_ = std::move(ln);
-    addr_ = ln_.addr().to_string();
-    server_.handler = std::move(handler);
-    serving_.add(1);
-    go([this] {
-      EXPECT_EQ(server_.serve(ln_), http::errc::server_closed);
-      serving_.done();
-    });
-  }
-  ~ServingServer() {
-    EXPECT_FALSE(server_.shutdown(net::Clock::now() + 5s));
-    serving_.wait();
-  }
-  std::string url(std::string_view path) const { return "http://" + addr_ + std::string(path); }
-
- private:
-  http::Server server_;
-  net::Listener ln_;
-  std::string addr_;
-  WaitGroup serving_;
-};
-
-template <class F>
-void in_runtime(F&& body) {
-  gofer::run([&] { body(); }, {.procs = 2});
-}
-
-std::string read_body(http::Response& resp) {
-  auto [body, err] = resp.body.read_all();
-  EXPECT_FALSE(err) << err.message();
-  return body;
-}
+using testing::in_runtime;
+using testing::read_body;
+using testing::ServingServer;
 
 // A raw-socket server: for each connection accepted, for each request head
 // read, it writes the next of `replies` (then closes if the reply says so
