@@ -75,19 +75,20 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_COMPONENT_DEV_DESCRIPTION
     "Go's server model in C++20 - headers and static libraries
  Goroutines on an M:N scheduler, a netpoller, channels and select, a net
- package, TLS and an HTTP/1.1 server like Go's net/http, as static libraries
+ package, TLS and an HTTP/1.1 and HTTP/2 server like Go's net/http, as static libraries
  with their headers, a CMake package (find_package(gofer)) and a pkg-config
  file (pkg-config gofer).")
 # A program built against the static libraries links these: the -dev
 # packages that hold what gofer-config.cmake and gofer.pc ask for.
-set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libboost-context-dev (>= 1.74), libfmt-dev, libssl-dev (>= 3.0)")
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libboost-context-dev (>= 1.74), libfmt-dev, libssl-dev (>= 3.0), libnghttp2-dev")
 set(CPACK_DEBIAN_APP_PACKAGE_NAME gofer)
 set(CPACK_DEBIAN_APP_PACKAGE_SECTION httpd)
 set(CPACK_COMPONENT_APP_DESCRIPTION
     "HTTP server in Go's server model, with a look inside it
- gofer serve: an HTTP/1.1 server with health and readiness endpoints, an
+ gofer serve: an HTTP/1.1 and HTTP/2 server with health and readiness endpoints, an
  access log, graceful drain, systemd socket activation and in-place binary
- upgrade. gofer top: a running server's goroutines, Ps and Ms in a terminal.")
+ upgrade. gofer proxy: a reverse proxy to upstreams with the same. gofer top:
+ a running server's goroutines, Ps and Ms in a terminal.")
 # The command's shared libraries, as dpkg-shlibdeps reads them from the binary.
 set(CPACK_DEBIAN_APP_PACKAGE_SHLIBDEPS ON)
 include(CPack)

@@ -1,4 +1,5 @@
-// The examples of http/client.h and http/raw_conn.h, compiled; run against
+// The examples of http/client.h, http/raw_conn.h and http/reverse_proxy.h,
+// compiled; run against
 // a closed port on 127.0.0.1, so that the error path is taken (the rest
 // needs a server: the client's own tests have one).
 #include <fmt/core.h>
@@ -10,6 +11,9 @@
 #include "gofer/context.h"
 #include "gofer/http/client.h"
 #include "gofer/http/raw_conn.h"
+#include "gofer/http/reverse_proxy.h"
+#include "gofer/http/server.h"
+#include "gofer/url.h"
 #include "gofer/runtime.h"
 
 using namespace std::chrono_literals;
@@ -35,6 +39,12 @@ void client_h(const gofer::Context& ctx, std::string data) {
   auto conn = resp.take_conn();   // resp.status_code == 101
   (void)conn->write("PING\r\n");   // the new protocol's bytes
   auto [n, err] = conn->read(buf);
+}
+
+[[maybe_unused]] void reverse_proxy_h(gofer::http::Server& server) {
+  auto [target, err] = gofer::url::parse("http://127.0.0.1:9000/api");
+  gofer::http::ReverseProxy proxy = gofer::http::new_single_host_reverse_proxy(target);
+  server.handler = proxy;   // "/x?q=1" goes to http://127.0.0.1:9000/api/x?q=1
 }
 // clang-format on
 

@@ -702,8 +702,8 @@ const std::vector<Case> kRequestLine = {
      {505}, After::closed},
     {"Http09", "RFC 9110 §15.6.6 major version 0 is not supported", "GET / HTTP/0.9\r\nHost: x\r\n\r\n",
      {505}, After::closed},
-    {"Http2Preface", "RFC 9113 §3.4 the HTTP/2 preface on an HTTP/1.1 port",
-     "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", {505}, After::closed},
+    // The HTTP/2 preface starts an h2c connection (RFC 9113 §3.3) unless
+    // Server::http2 is off: H2Server.Http2OffOffersOnlyHttp11 checks the 505.
     {"LowercaseHttpName", "RFC 9112 §2.3 HTTP-name is case-sensitive", "GET / http/1.1\r\nHost: x\r\n\r\n",
      {400}, After::closed},
     {"TwoDigitMinor", "RFC 9112 §2.3 HTTP-version = HTTP-name / DIGIT . DIGIT",
