@@ -41,8 +41,10 @@ ClientError tunnel(ResponseWriter& w, std::string_view requested, Response& resp
     return ClientError(make_error_code(client_errc::malformed_response), "switching protocols",
                        "no connection after the 101");
   }
-  auto [down, err] = ResponseController(w).hijack();
-  if (err) return ClientError(err, "taking over the client's connection");
+  // Named, not bound: clang 14 cannot capture a structured binding.
+  auto hijacked = ResponseController(w).hijack();
+  if (hijacked.err) return ClientError(hijacked.err, "taking over the client's connection");
+  auto& down = hijacked.value;
 
   std::string head = "HTTP/1.1 101 Switching Protocols\r\n";
   resp.header.for_each([&](std::string_view name, std::string_view value) {
