@@ -426,6 +426,10 @@ TEST(Serve, AccessLogCombinedFormatAndReopenOnSigusr1) {
   // logrotate: move the file, then SIGUSR1.
   fs::rename(log, dir.path / "access.log.1");
   ASSERT_EQ(get(port, "/moved-but-not-reopened").status, 404);
+  // A request's line is recorded after its response is written, so the
+  // client may see the 404 before the line exists. The reopen sends what was
+  // recorded before it to the old file; wait until this line is recorded.
+  ASSERT_EQ(count_lines(wait_lines(dir.path / "access.log.1", 2)), 2);
   p.signal(SIGUSR1);
   ASSERT_TRUE(p.wait_output("SIGUSR1: reopened access log")) << p.output();
   ASSERT_EQ(get(port, "/after-reopen").status, 404);
