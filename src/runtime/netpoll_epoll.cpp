@@ -9,7 +9,8 @@
 // stale (pitfall 3 in docs/design.md).
 //
 // Timeouts use epoll_pwait2 (nanosecond timespec; kernel >= 5.11), falling
-// back to epoll_wait's milliseconds, rounded up, on older kernels (pitfall 5).
+// back to epoll_wait's milliseconds, rounded up, on older kernels (pitfall 5)
+// and under TSan.
 // An eventfd breaks a blocked poll when new work or an earlier timer appears;
 // wake-ups are coalesced by an atomic flag (one write per poll at most).
 #include <errno.h>
@@ -33,7 +34,15 @@ namespace {
 int g_epfd = -1;
 int g_eventfd = -1;
 std::atomic<bool> g_wake_pending{false};
+#if defined(GOFER_TSAN)
+// TSan holds an asynchronous signal's handler back until the thread that took
+// it passes one of TSan's interceptors or waits in one. It intercepts
+// epoll_wait but not epoll_pwait2, so an M asleep in epoll_pwait2 would sit on
+// a SIGTERM for ever (gofer::signal::notify's handler never runs).
+bool g_have_pwait2 = false;
+#else
 bool g_have_pwait2 = true;
+#endif
 constexpr std::uint64_t kBreakTag = ~std::uint64_t{0};
 
 }  // namespace
