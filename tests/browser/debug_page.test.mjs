@@ -230,7 +230,16 @@ test('/debug/gofer in chromium: updates live and draws a request\'s journey', { 
       assert.match(await opened.first().locator('summary span').textContent(), new RegExp(`GET ${marker.replace('?', '\\?')} `));
       const steps = await opened.first().locator('li').count();
       assert.ok(steps >= 2, `only ${steps} steps in the journey`);
-      await opened.first().scrollIntoViewIfNeeded();
+      // The page redraws the journeys once a second and may replace the
+      // element between Playwright finding it and scrolling to it: try again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await opened.first().scrollIntoViewIfNeeded({ timeout: 2000 });
+          break;
+        } catch (e) {
+          if (attempt >= 5 || !/not attached/.test(e.message)) throw e;
+        }
+      }
 
       // ---- the charts: load from here, then quiet -------------------------
       const points = () => page.evaluate(() => window.gofer.history ? window.gofer.history.t.length : 0);

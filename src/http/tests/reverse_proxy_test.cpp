@@ -344,7 +344,16 @@ std::string websocket_accept(std::string_view key) {
 // copies bytes both ways; a half-close travels through.
 TEST(ReverseProxy, WebSocketUpgradeIsTunnelled) {
   in_runtime([] {
-    ServingServer upstream([](http::ResponseWriter& w, http::Request& r) {
+    // A hijacked connection is the handler's, not the server's: shutdown does
+    // not wait for it (as Go's). The test waits for both handlers, or their
+    // goroutines would be cut off at the runtime's end mid-tunnel.
+    WaitGroup handlers;
+    handlers.add(2);
+    ServingServer upstream([&handlers](http::ResponseWriter& w, http::Request& r) {
+      struct Done {
+        WaitGroup& wg;
+        ~Done() { wg.done(); }
+      } done{handlers};
       if (!http::equal_fold(r.header("Upgrade"), "websocket")) return http::error(w, "no", 400);
       auto [raw, err] = http::ResponseController(w).hijack();
       ASSERT_FALSE(err);
@@ -361,7 +370,11 @@ TEST(ReverseProxy, WebSocketUpgradeIsTunnelled) {
       }
       (void)raw->close_write();
     });
-    ServingServer proxy(proxy_to(upstream.url("/")));
+    ServingServer proxy(
+        [&handlers, p = proxy_to(upstream.url("/"))](http::ResponseWriter& w, http::Request& r) {
+          p(w, r);
+          handlers.done();
+        });
     auto [c, err] = net::dial("tcp", proxy.addr());
     ASSERT_FALSE(err);
     (void)c.set_deadline(net::Clock::now() + 10s);
@@ -394,6 +407,8 @@ TEST(ReverseProxy, WebSocketUpgradeIsTunnelled) {
     auto [n, rerr] = c.read(buf);
     EXPECT_EQ(n, 0u);
     EXPECT_EQ(rerr, net::errc::eof);
+    (void)c.close();
+    handlers.wait();
   });
 }
 
